@@ -1,0 +1,67 @@
+//! Maps between positions in a `shipline.toml` and dotted key paths, using toml's spanned
+//! parse tree: which key an error span belongs to, and where a key path is written.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+/// The dotted path of the innermost key whose key or value contains `span`.
+pub fn key_at(text: &str, span: &Range<usize>) -> Option<String> {
+    let root = DeTable::parse(text).ok()?;
+    let mut path = Vec::new();
+    descend(root.get_ref(), span, &mut path);
+    (!path.is_empty()).then(|| path.join("."))
+}
+
+fn descend(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) {
+    let contains = |r: Range<usize>| r.start <= span.start && span.start < r.end.max(r.start + 1);
+    for (key, value) in table.iter() {
+        if contains(key.span()) {
+            path.push(key.get_ref().to_string());
+            return;
+        }
+        let in_value = contains(value.span());
+        if let DeValue::Table(inner) = value.get_ref() {
+            // A `[section]`'s value span may cover only its header; look inside either way.
+            let mut inner_path = Vec::new();
+            descend(inner, span, &mut inner_path);
+            if in_value || !inner_path.is_empty() {
+                path.push(key.get_ref().to_string());
+                path.extend(inner_path);
+                return;
+            }
+        } else if in_value {
+            path.push(key.get_ref().to_string());
+            return;
+        }
+    }
+}
+
+/// The span of the value at a dotted key path (or of the deepest table on the path that
+/// exists, so a missing key still points at its section).
+pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
+    let root = DeTable::parse(text).ok()?;
+    let mut table = root.get_ref();
+    let mut found = None;
+    for part in path.split('.') {
+        let (key, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
+        found = Some(match value.get_ref() {
+            DeValue::Table(_) => key.span(),
+            _ => value.span(),
+        });
+        match value.get_ref() {
+            DeValue::Table(inner) => table = inner,
+            _ => break,
+        }
+    }
+    found
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

@@ -1,0 +1,185 @@
+//! `shipline.toml`: the schema ([`Config`]), its defaults (the embedded default pipeline is
+//! `Config::default()`), parsing and validation. Every error is a [`ConfigError`] that names the
+//! file, line, column and key and says what is allowed; nothing here panics on user input.
+//!
+//! Parsing is two steps over the same text: serde (types, unknown keys — every table denies
+//! unknown fields) and then [`validate`] (names, ranges, AWS-accepted values). Both report a
+//! dotted key path; [`locate`] maps a path or a byte span back to a line in the file.
+
+mod error;
+mod locate;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use error::ConfigError;
+pub use validate::LOG_RETENTION_DAYS;
+
+/// The whole `shipline.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub app: AppConfig,
+    pub source: SourceConfig,
+    pub build: BuildConfig,
+    pub artifacts: ArtifactsConfig,
+    pub images: ImagesConfig,
+    pub logs: LogsConfig,
+    /// Tags applied to every taggable resource; merged over [`default_tags`].
+    pub tags: BTreeMap<String, String>,
+}
+
+/// `[app]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    /// Used in every resource name: repository `<name>`, project `<name>-build`, ...
+    pub name: String,
+}
+
+/// `[source]`: the GitHub repository and branch the pipeline follows.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceConfig {
+    /// `owner/repo` on GitHub.
+    pub repository: String,
+    pub branch: String,
+    /// An existing CodeConnections connection; when absent the stack creates one (PENDING
+    /// until someone authorizes it in the console).
+    pub connection_arn: Option<String>,
+}
+
+/// `[build]`: how CodeBuild builds the image.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildConfig {
+    /// Dockerfile path, relative to the repository root.
+    pub dockerfile: String,
+    /// Docker build context, relative to the repository root.
+    pub context: String,
+    /// Plain-text environment variables for the build.
+    pub environment: BTreeMap<String, String>,
+}
+
+/// `[artifacts]`: the pipeline's artifact bucket.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArtifactsConfig {
+    pub expiration_days: u32,
+}
+
+/// `[images]`: the ECR repository.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImagesConfig {
+    pub keep_last: u32,
+}
+
+/// `[logs]`: CloudWatch Logs groups created by the stack.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    pub retention_days: u32,
+}
+
+/// The placeholder repository of the embedded default pipeline.
+pub const PLACEHOLDER_REPOSITORY: &str = "example-org/example-app";
+
+/// Tags every resource gets unless `[tags]` overrides them.
+pub fn default_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("Environment".to_owned(), "production".to_owned()),
+        ("Team".to_owned(), "devops".to_owned()),
+    ])
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            app: AppConfig::default(),
+            source: SourceConfig::default(),
+            build: BuildConfig::default(),
+            artifacts: ArtifactsConfig::default(),
+            images: ImagesConfig::default(),
+            logs: LogsConfig::default(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig { name: "example-app".to_owned() }
+    }
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            repository: PLACEHOLDER_REPOSITORY.to_owned(),
+            branch: "main".to_owned(),
+            connection_arn: None,
+        }
+    }
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            dockerfile: "Dockerfile".to_owned(),
+            context: ".".to_owned(),
+            environment: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for ArtifactsConfig {
+    fn default() -> Self {
+        ArtifactsConfig { expiration_days: 30 }
+    }
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        ImagesConfig { keep_last: 10 }
+    }
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig { retention_days: 7 }
+    }
+}
+
+impl Config {
+    /// Parses and validates `text`, the contents of the file named `file` (used in errors).
+    pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+        if text.lines().all(|line| {
+            let line = line.trim();
+            line.is_empty() || line.starts_with('#')
+        }) {
+            return Err(ConfigError::empty(file));
+        }
+        let config: Config =
+            toml::from_str(text).map_err(|err| ConfigError::from_toml(file, text, &err))?;
+        validate::validate(&config).map_err(|problem| ConfigError::from_problem(file, text, problem))?;
+        Ok(config)
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::unreadable(&file, &err))?;
+        Config::parse(&file, &text)
+    }
+
+    /// The tags to apply: the defaults, overridden and extended by `[tags]`.
+    pub fn effective_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = default_tags();
+        tags.extend(self.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        tags
+    }
+}

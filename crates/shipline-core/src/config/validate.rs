@@ -1,0 +1,201 @@
+//! Semantic checks on a parsed [`Config`]: names against the strictest AWS naming rule that
+//! applies to them, numbers against the ranges AWS accepts. The first problem found is returned.
+
+use super::Config;
+use super::error::Problem;
+
+/// Retention periods CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`).
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Maximum length of the app name: the longest derived name, the stack-created connection
+/// `<name>-github`, must fit CodeConnections' 32-character limit.
+pub const APP_NAME_MAX: usize = 24;
+
+/// Environment variables shipline's buildspec sets itself; a user value would break the build.
+const RESERVED_BUILD_VARIABLES: [&str; 6] =
+    ["REPOSITORY_URI", "REPOSITORY_NAME", "DOCKERFILE", "BUILD_CONTEXT", "COMMIT_ID", "IMAGE_TAG"];
+
+fn problem(key: &str, message: String, help: &str) -> Problem {
+    Problem { key: key.to_owned(), message, help: help.to_owned() }
+}
+
+pub fn validate(config: &Config) -> Result<(), Problem> {
+    app_name(&config.app.name)?;
+    repository(&config.source.repository)?;
+    branch(&config.source.branch)?;
+    if let Some(arn) = &config.source.connection_arn {
+        connection_arn(arn)?;
+    }
+    repo_path("build.dockerfile", &config.build.dockerfile)?;
+    repo_path("build.context", &config.build.context)?;
+    for (name, value) in &config.build.environment {
+        build_variable(name, value)?;
+    }
+    in_range("artifacts.expiration_days", config.artifacts.expiration_days, 1, 3650,
+        "S3 lifecycle expiration needs at least 1 day; shipline caps it at 3650 (10 years)")?;
+    in_range("images.keep_last", config.images.keep_last, 1, 10_000,
+        "ECR lifecycle rules keep at least 1 image; a repository holds at most 10000 images by default")?;
+    if !LOG_RETENTION_DAYS.contains(&config.logs.retention_days) {
+        return Err(problem(
+            "logs.retention_days",
+            format!("{} is not a retention period CloudWatch Logs accepts", config.logs.retention_days),
+            "use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+        ));
+    }
+    tags(config)
+}
+
+fn in_range(key: &str, value: u32, min: u32, max: u32, why: &str) -> Result<(), Problem> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(problem(key, format!("{value} is out of range"), &format!("use a whole number from {min} to {max}: {why}")))
+}
+
+/// App names appear in the ECR repository name (lowercase only), CodeBuild project, pipeline,
+/// Lambda function and log group names: lowercase letters, digits and single hyphens.
+fn app_name(name: &str) -> Result<(), Problem> {
+    let help = "use 2-24 lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit (ECR repository names are lowercase; `<name>-github` must fit the 32-character connection name limit)";
+    let valid = (2..=APP_NAME_MAX).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.contains("--");
+    if valid {
+        Ok(())
+    } else {
+        Err(problem("app.name", format!("{name:?} is not a valid app name"), help))
+    }
+}
+
+/// GitHub `owner/repo`: owner 1-39 alphanumerics or single inner hyphens; repo 1-100 of
+/// letters, digits, `.`, `-`, `_`, not `.` or `..`.
+fn repository(full_name: &str) -> Result<(), Problem> {
+    let help = "use the GitHub `owner/repo` form, e.g. \"acme/orders\" (owner: letters, digits and inner hyphens, up to 39; repo: letters, digits, '.', '-', '_', up to 100)";
+    let bad = || Err(problem("source.repository", format!("{full_name:?} is not a GitHub repository id"), help));
+    let Some((owner, repo)) = full_name.split_once('/') else { return bad() };
+    let owner_ok = (1..=39).contains(&owner.len())
+        && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !owner.starts_with('-')
+        && !owner.ends_with('-')
+        && !owner.contains("--");
+    let repo_ok = (1..=100).contains(&repo.len())
+        && repo.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && repo != "."
+        && repo != "..";
+    if owner_ok && repo_ok { Ok(()) } else { bad() }
+}
+
+/// A git branch name (the subset of `git check-ref-format --branch` rules that matter here).
+fn branch(name: &str) -> Result<(), Problem> {
+    let valid = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with(['-', '/', '.'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && name.chars().all(|c| !c.is_control() && !c.is_whitespace() && !"~^:?*[\\\"'`$".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(problem(
+            "source.branch",
+            format!("{name:?} is not a valid branch name"),
+            "use a git branch name such as \"main\" or \"release/v2\": no spaces, quotes, `..`, or any of ~ ^ : ? * [ \\ $",
+        ))
+    }
+}
+
+/// `arn:<partition>:codeconnections|codestar-connections:<region>:<account>:connection/<uuid>`.
+fn connection_arn(arn: &str) -> Result<(), Problem> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "arn"
+        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
+        && matches!(parts[2], "codeconnections" | "codestar-connections")
+        && !parts[3].is_empty()
+        && parts[3].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].strip_prefix("connection/").is_some_and(|id| {
+            id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(problem(
+            "source.connection_arn",
+            format!("{arn:?} is not a CodeConnections connection ARN"),
+            "copy the ARN from the console (Developer Tools > Settings > Connections), e.g. \"arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666\", or remove the key to let the stack create a connection",
+        ))
+    }
+}
+
+/// Paths inside the repository, passed to `docker build` through environment variables:
+/// relative, without `..`, in a conservative character set.
+fn repo_path(key: &str, path: &str) -> Result<(), Problem> {
+    let valid = !path.is_empty()
+        && path.len() <= 1024
+        && !path.starts_with('/')
+        && !path.split('/').any(|segment| segment == "..")
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'));
+    if valid {
+        Ok(())
+    } else {
+        Err(problem(
+            key,
+            format!("{path:?} is not a usable path inside the repository"),
+            "use a path relative to the repository root, e.g. \"Dockerfile\" or \"services/api\", made of letters, digits, '.', '-', '_' and '/', without '..'",
+        ))
+    }
+}
+
+fn build_variable(name: &str, value: &str) -> Result<(), Problem> {
+    let key = format!("build.environment.{name}");
+    let valid_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        return Err(problem(&key, format!("{name:?} is not a valid environment variable name"),
+            "use letters, digits and '_', not starting with a digit"));
+    }
+    if name.starts_with("CODEBUILD_") || RESERVED_BUILD_VARIABLES.contains(&name) {
+        return Err(problem(&key, format!("{name} is set by CodeBuild or by shipline's buildspec"),
+            "rename the variable: names starting with CODEBUILD_ and REPOSITORY_URI, REPOSITORY_NAME, DOCKERFILE, BUILD_CONTEXT, COMMIT_ID, IMAGE_TAG are reserved"));
+    }
+    if value.len() > 4096 {
+        return Err(problem(&key, format!("the value is {} bytes long", value.len()),
+            "keep plain-text build variables under 4096 bytes; store larger values in SSM Parameter Store"));
+    }
+    Ok(())
+}
+
+/// Tag keys and values as every taggable service here accepts them (the IAM/S3 rules, the
+/// strictest): keys 1-128, values 0-256 characters of letters, digits, spaces and `_.:/=+-@`;
+/// no `aws:` prefix; at most 50 tags per resource.
+fn tags(config: &Config) -> Result<(), Problem> {
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+    for (key, value) in &config.tags {
+        let path = format!("tags.{key}");
+        if key.is_empty() || key.chars().count() > 128 || !key.chars().all(allowed) {
+            return Err(problem(&path, format!("{key:?} is not a valid tag key"),
+                "use 1-128 letters, digits, spaces and _ . : / = + - @"));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(problem(&path, format!("{key:?} uses the reserved aws: prefix"), "choose a key without the aws: prefix"));
+        }
+        if value.chars().count() > 256 || !value.chars().all(allowed) {
+            return Err(problem(&path, format!("{value:?} is not a valid tag value"),
+                "use up to 256 letters, digits, spaces and _ . : / = + - @"));
+        }
+    }
+    let count = config.effective_tags().len();
+    if count > 50 {
+        return Err(problem("tags", format!("{count} tags, counting the defaults"), "AWS resources take at most 50 tags; remove some"));
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! IAM derived from use. A [`Role`] starts empty; resources add to it through their `grant_*`
+//! methods (in [`crate::resources`]), each of which adds one [`Statement`] with exactly the
+//! actions that use needs on exactly the ARNs it touches. No role's policy is written by hand.
+//!
+//! A statement on `"*"` can only be made through [`Statement::on_any_resource`], which takes the
+//! AWS limitation that forces the wildcard as an argument: the reason lives next to the grant.
+
+use serde_json::{Map, Value, json};
+
+use crate::template::Resource;
+
+/// One Allow statement of an identity policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// Statement id: alphanumeric, unique within the role; names the use ("PushImages").
+    pub sid: String,
+    pub actions: Vec<&'static str>,
+    pub resources: Vec<Value>,
+}
+
+impl Statement {
+    /// Allows `actions` on the given resource ARNs.
+    pub fn allow(sid: &str, actions: &[&'static str], resources: Vec<Value>) -> Self {
+        assert!(!resources.is_empty(), "statement {sid} has no resources");
+        assert!(sid.chars().all(|c| c.is_ascii_alphanumeric()), "sid {sid} must be alphanumeric");
+        Statement { sid: sid.to_owned(), actions: actions.to_vec(), resources }
+    }
+
+    /// Allows `actions` on `"*"`. Only for actions that support no resource-level scoping;
+    /// `aws_limitation` names that limitation (it is kept here so the reason sits with the grant).
+    pub fn on_any_resource(sid: &str, actions: &[&'static str], aws_limitation: &'static str) -> Self {
+        debug_assert!(!aws_limitation.is_empty(), "a wildcard resource needs its reason");
+        Statement::allow(sid, actions, vec![json!("*")])
+    }
+
+    fn to_value(&self) -> Value {
+        json!({
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Action": self.actions,
+            "Resource": self.resources,
+        })
+    }
+}
+
+/// A policy document (version 2012-10-17) from statements already rendered as JSON.
+pub fn policy_document(statements: Vec<Value>) -> Value {
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// An IAM role assumed by one AWS service principal, with an inline policy built from grants.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub logical_id: String,
+    pub description: String,
+    /// The service principal that assumes the role, e.g. `codebuild.amazonaws.com`.
+    pub service: &'static str,
+    /// Condition block of the trust statement (confused-deputy protection), if the service
+    /// supports `aws:SourceAccount` / `aws:SourceArn` when it assumes roles.
+    pub trust_condition: Option<Value>,
+    pub statements: Vec<Statement>,
+}
+
+impl Role {
+    pub fn new(logical_id: &str, description: &str, service: &'static str) -> Self {
+        Role {
+            logical_id: logical_id.to_owned(),
+            description: description.to_owned(),
+            service,
+            trust_condition: None,
+            statements: Vec::new(),
+        }
+    }
+
+    /// Restricts the trust policy to requests made on behalf of `source_arn` in this account.
+    pub fn trusted_only_for(mut self, source_arn: Value) -> Self {
+        self.trust_condition = Some(json!({
+            "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+            "ArnLike": { "aws:SourceArn": source_arn },
+        }));
+        self
+    }
+
+    /// Adds a statement. Grants call this; a second grant with the same sid is a bug.
+    pub fn add(&mut self, statement: Statement) {
+        assert!(
+            self.statements.iter().all(|s| s.sid != statement.sid),
+            "role {} already has a statement {}",
+            self.logical_id,
+            statement.sid
+        );
+        self.statements.push(statement);
+    }
+
+    /// `{"Fn::GetAtt": [role, "Arn"]}`.
+    pub fn arn(&self) -> Value {
+        crate::template::intrinsics::get_att(&self.logical_id, "Arn")
+    }
+
+    /// The trust policy document.
+    pub fn trust_policy(&self) -> Value {
+        let mut statement = Map::new();
+        statement.insert("Effect".into(), json!("Allow"));
+        statement.insert("Principal".into(), json!({ "Service": self.service }));
+        statement.insert("Action".into(), json!("sts:AssumeRole"));
+        if let Some(condition) = &self.trust_condition {
+            statement.insert("Condition".into(), condition.clone());
+        }
+        policy_document(vec![Value::Object(statement)])
+    }
+
+    /// The `AWS::IAM::Role` resource: trust policy plus one inline policy holding every grant.
+    /// The role is unnamed (CloudFormation generates a unique name), so the stack deploys with
+    /// `CAPABILITY_IAM` and the same app can be deployed to several regions of one account.
+    pub fn into_resource(self) -> Resource {
+        let statements = self.statements.iter().map(Statement::to_value).collect();
+        Resource::new("AWS::IAM::Role")
+            .prop("Description", json!(self.description))
+            .prop("AssumeRolePolicyDocument", self.trust_policy())
+            .prop(
+                "Policies",
+                json!([{ "PolicyName": "least-privilege", "PolicyDocument": policy_document(statements) }]),
+            )
+    }
+}

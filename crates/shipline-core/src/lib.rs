@@ -1,0 +1,31 @@
+//! shipline-core: models shipline's AWS CI/CD pipeline and renders it as CloudFormation.
+//!
+//! Data flows one way, each arrow a plain function over plain data:
+//!
+//! ```text
+//! shipline.toml --config::Config::parse--> Config --pipeline::synthesize--> Template
+//!                                                     (resources + grants, then tags::apply)
+//! Template --Template::render--> CloudFormation JSON / YAML
+//! ```
+//!
+//! - [`config`]: the `shipline.toml` schema, defaults (the embedded default pipeline) and
+//!   validation with file/line/key errors.
+//! - [`template`]: the CloudFormation document model, intrinsics, rendering.
+//! - [`resources`]: one module per AWS service — resource shapes with safe defaults and the
+//!   `grant_*` methods that derive IAM from use.
+//! - [`iam`]: roles, statements and policy documents.
+//! - [`tags`]: the single tag pass over a finished template.
+//! - [`pipeline`]: the composition of all of the above.
+//!
+//! This crate has no AWS SDK and no async runtime: synthesis never touches the network.
+
+pub mod config;
+pub mod iam;
+pub mod pipeline;
+pub mod resources;
+pub mod tags;
+pub mod template;
+
+pub use config::{Config, ConfigError};
+pub use pipeline::synthesize;
+pub use template::{Format, Template};

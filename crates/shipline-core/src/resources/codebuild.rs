@@ -1,0 +1,109 @@
+//! The CodeBuild project that builds the Docker image and pushes it to ECR tagged with the
+//! commit id. The buildspec is shipline's own ([`BUILDSPEC`]), inline in the project.
+
+use serde_json::{Value, json};
+
+use crate::iam::{Role, Statement};
+use crate::template::intrinsics::{get_att, ref_, regional_arn};
+use crate::template::Resource;
+
+/// The buildspec. Inputs arrive as environment variables (`REPOSITORY_URI`, `REPOSITORY_NAME`,
+/// `DOCKERFILE`, `BUILD_CONTEXT` from the project; `COMMIT_ID` from the pipeline's Source
+/// variables), so the text is the same for every app.
+///
+/// Commit tags are immutable: if this commit was already pushed (a retried execution), the
+/// build reuses that image instead of failing on the tag. The digest is read back from ECR —
+/// it is the digest of what the tag points at (an image index when buildx pushes one) — and
+/// exported as `IMAGE_DIGEST`/`IMAGE_URI` variables and in `imageDetail.json`.
+pub const BUILDSPEC: &str = include_str!("buildspec.yml");
+
+#[derive(Debug, Clone)]
+pub struct BuildProject {
+    pub logical_id: &'static str,
+    pub name: String,
+}
+
+/// Everything the project needs from the rest of the stack.
+pub struct BuildProjectProps<'a> {
+    pub role: &'a Role,
+    pub log_group: Value,
+    pub repository_uri: Value,
+    pub repository_name: Value,
+    pub dockerfile: &'a str,
+    pub context: &'a str,
+    pub extra_environment: Vec<(String, String)>,
+}
+
+fn plaintext(name: &str, value: Value) -> Value {
+    json!({ "Name": name, "Type": "PLAINTEXT", "Value": value })
+}
+
+impl BuildProject {
+    pub fn arn(&self) -> Value {
+        get_att(self.logical_id, "Arn")
+    }
+
+    pub fn name_ref(&self) -> Value {
+        ref_(self.logical_id)
+    }
+
+    /// This project's ARN, written out (for trust conditions that must not reference the
+    /// project itself).
+    pub fn arn_by_name(&self) -> Value {
+        regional_arn("codebuild", &format!("project/{}", self.name))
+    }
+
+    pub fn resource(&self, props: BuildProjectProps<'_>) -> Resource {
+        let mut variables = vec![
+            plaintext("REPOSITORY_URI", props.repository_uri),
+            plaintext("REPOSITORY_NAME", props.repository_name),
+            plaintext("DOCKERFILE", json!(props.dockerfile)),
+            plaintext("BUILD_CONTEXT", json!(props.context)),
+        ];
+        variables.extend(props.extra_environment.into_iter().map(|(k, v)| plaintext(&k, json!(v))));
+        Resource::new("AWS::CodeBuild::Project")
+            .prop("Name", json!(self.name))
+            .prop("Description", json!("Builds the Docker image and pushes it to ECR tagged with the commit id"))
+            .prop("ServiceRole", props.role.arn())
+            .prop("Source", json!({ "Type": "CODEPIPELINE", "BuildSpec": BUILDSPEC }))
+            .prop("Artifacts", json!({ "Type": "CODEPIPELINE" }))
+            .prop(
+                "Environment",
+                json!({
+                    "Type": "LINUX_CONTAINER",
+                    "ComputeType": "BUILD_GENERAL1_SMALL",
+                    "Image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                    "ImagePullCredentialsType": "CODEBUILD",
+                    "PrivilegedMode": true,
+                    "EnvironmentVariables": variables,
+                }),
+            )
+            .prop("Cache", json!({ "Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] }))
+            .prop(
+                "LogsConfig",
+                json!({
+                    "CloudWatchLogs": { "Status": "ENABLED", "GroupName": props.log_group },
+                    "S3Logs": { "Status": "DISABLED" },
+                }),
+            )
+            .prop("TimeoutInMinutes", json!(30))
+            .prop("QueuedTimeoutInMinutes", json!(60))
+            .skip_checkov(
+                "CKV_AWS_316",
+                "Privileged mode is required to run the Docker daemon that builds the image.",
+            )
+            .skip_checkov(
+                "CKV_AWS_147",
+                "Build artifacts are encrypted with the AWS-managed S3 key; the artifact store uses SSE-S3 as required, not a customer-managed KMS key.",
+            )
+    }
+
+    /// Start this project's builds and follow them (what a CodePipeline build action does).
+    pub fn grant_start(&self, role: &mut Role) {
+        role.add(Statement::allow(
+            "RunBuilds",
+            &["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+            vec![self.arn()],
+        ));
+    }
+}

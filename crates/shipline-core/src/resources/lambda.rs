@@ -1,0 +1,73 @@
+//! Lambda functions whose Python source is embedded in the binary and placed inline
+//! (`Code.ZipFile`) in the template: nothing to upload at deploy time.
+
+use serde_json::{Value, json};
+
+use crate::iam::{Role, Statement};
+use crate::template::intrinsics::{get_att, ref_};
+use crate::template::Resource;
+
+/// Runtime of every shipline function (python3.11 and older are deprecated in 2026).
+pub const RUNTIME: &str = "python3.13";
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub logical_id: &'static str,
+    pub name: String,
+}
+
+/// What varies between functions.
+pub struct FunctionProps<'a> {
+    pub description: &'a str,
+    pub source: &'static str,
+    pub role: &'a Role,
+    pub log_group: Value,
+    pub timeout_seconds: u32,
+}
+
+impl Function {
+    pub fn arn(&self) -> Value {
+        get_att(self.logical_id, "Arn")
+    }
+
+    pub fn name_ref(&self) -> Value {
+        ref_(self.logical_id)
+    }
+
+    /// The log group name Lambda would use by default; shipline creates it with retention
+    /// and points the function at it explicitly (`LoggingConfig`).
+    pub fn default_log_group_name(&self) -> String {
+        format!("/aws/lambda/{}", self.name)
+    }
+
+    pub fn resource(&self, props: FunctionProps<'_>) -> Resource {
+        Resource::new("AWS::Lambda::Function")
+            .prop("FunctionName", json!(self.name))
+            .prop("Description", json!(props.description))
+            .prop("Runtime", json!(RUNTIME))
+            .prop("Architectures", json!(["arm64"]))
+            .prop("Handler", json!("index.handler"))
+            .prop("Code", json!({ "ZipFile": props.source }))
+            .prop("Role", props.role.arn())
+            .prop("Timeout", json!(props.timeout_seconds))
+            .prop("MemorySize", json!(256))
+            .prop("LoggingConfig", json!({ "LogGroup": props.log_group, "LogFormat": "Text" }))
+            .skip_checkov(
+                "CKV_AWS_116",
+                "Invoked synchronously by CodePipeline, which records failures itself; a dead-letter queue only receives asynchronous invocations.",
+            )
+            .skip_checkov(
+                "CKV_AWS_117",
+                "Calls only public AWS APIs (ECR, CodePipeline); a VPC would add NAT cost and no isolation.",
+            )
+            .skip_checkov(
+                "CKV_AWS_115",
+                "Reserved concurrency would fail the deploy in new accounts, whose concurrency quota (10) leaves nothing to reserve; CodePipeline bounds invocations to one per execution.",
+            )
+    }
+
+    /// Invoke this function (what a CodePipeline Lambda invoke action does).
+    pub fn grant_invoke(&self, role: &mut Role) {
+        role.add(Statement::allow("InvokePromotion", &["lambda:InvokeFunction"], vec![self.arn()]));
+    }
+}

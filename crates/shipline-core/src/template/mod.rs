@@ -1,0 +1,151 @@
+//! The CloudFormation document model: [`Template`], [`Resource`], [`Output`], the intrinsic
+//! functions in [`intrinsics`], and rendering to JSON or YAML.
+//!
+//! Property values are plain `serde_json::Value`s: the typed layer lives in
+//! [`crate::resources`], whose constructors are the only code that writes properties. The model
+//! keeps everything in `BTreeMap`s, so the same input always renders to the same bytes.
+
+pub mod intrinsics;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// A whole CloudFormation template.
+#[derive(Debug, Clone, Serialize)]
+pub struct Template {
+    #[serde(rename = "AWSTemplateFormatVersion")]
+    pub format_version: &'static str,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Resources")]
+    pub resources: BTreeMap<String, Resource>,
+    #[serde(rename = "Outputs", skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Output>,
+}
+
+/// What happens to a resource's data when CloudFormation deletes or replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RetainPolicy {
+    Retain,
+    Delete,
+}
+
+/// One resource: its type, properties and the resource-level attributes shipline uses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resource {
+    #[serde(rename = "Type")]
+    pub type_name: &'static str,
+    #[serde(rename = "DependsOn", skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    #[serde(rename = "DeletionPolicy", skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<RetainPolicy>,
+    #[serde(rename = "UpdateReplacePolicy", skip_serializing_if = "Option::is_none")]
+    pub update_replace_policy: Option<RetainPolicy>,
+    #[serde(rename = "Metadata", skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+    #[serde(rename = "Properties")]
+    pub properties: Map<String, Value>,
+}
+
+impl Resource {
+    pub fn new(type_name: &'static str) -> Self {
+        Resource {
+            type_name,
+            depends_on: Vec::new(),
+            deletion_policy: None,
+            update_replace_policy: None,
+            metadata: Map::new(),
+            properties: Map::new(),
+        }
+    }
+
+    /// Sets one property (builder style).
+    pub fn prop(mut self, name: &str, value: Value) -> Self {
+        self.properties.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Keeps the resource and its data when the stack deletes or replaces it.
+    pub fn retain_data(mut self) -> Self {
+        self.deletion_policy = Some(RetainPolicy::Retain);
+        self.update_replace_policy = Some(RetainPolicy::Retain);
+        self
+    }
+
+    /// Records, in the resource's Metadata, that a checkov check does not apply and why.
+    /// checkov reads `Metadata.checkov.skip[].{id, comment}`; the reason is for humans.
+    pub fn skip_checkov(mut self, check_id: &str, reason: &str) -> Self {
+        let checkov = self
+            .metadata
+            .entry("checkov")
+            .or_insert_with(|| json!({ "skip": [] }));
+        if let Some(skips) = checkov["skip"].as_array_mut() {
+            skips.push(json!({ "id": check_id, "comment": reason }));
+        }
+        self
+    }
+}
+
+/// A stack output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Value")]
+    pub value: Value,
+}
+
+/// Output format of a rendered template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    Yaml,
+}
+
+impl Template {
+    pub fn new(description: impl Into<String>) -> Self {
+        Template {
+            format_version: "2010-09-09",
+            description: description.into(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a resource under a logical id. Logical ids are fixed names chosen by the
+    /// composition, so adding one twice is a programming error.
+    pub fn add(&mut self, logical_id: &str, resource: Resource) {
+        let previous = self.resources.insert(logical_id.to_owned(), resource);
+        assert!(previous.is_none(), "logical id {logical_id} added twice");
+    }
+
+    pub fn output(&mut self, name: &str, description: &str, value: Value) {
+        self.outputs.insert(
+            name.to_owned(),
+            Output { description: description.to_owned(), value },
+        );
+    }
+
+    /// The template as a JSON value (what `render` prints, before formatting).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a template is always representable as JSON")
+    }
+
+    /// Renders the template. JSON is pretty-printed with two-space indents; YAML uses the
+    /// long-form intrinsics (`Fn::GetAtt`), so it needs no custom tags. Both end in a newline.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => {
+                let mut text = serde_json::to_string_pretty(self)
+                    .expect("a template is always representable as JSON");
+                text.push('\n');
+                text
+            }
+            Format::Yaml => serde_norway::to_string(self)
+                .expect("a template is always representable as YAML"),
+        }
+    }
+}
