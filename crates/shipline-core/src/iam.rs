@@ -16,6 +16,16 @@ pub struct Statement {
     pub sid: String,
     pub actions: Vec<&'static str>,
     pub resources: Vec<Value>,
+    /// A parliament finding this statement is known to raise, with the reason it is accepted
+    /// (recorded in the role's `Metadata.parliament.ignore`).
+    pub accepted_finding: Option<AcceptedFinding>,
+}
+
+/// A policy-linter finding accepted for one statement, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedFinding {
+    pub issue: &'static str,
+    pub reason: &'static str,
 }
 
 impl Statement {
@@ -23,7 +33,13 @@ impl Statement {
     pub fn allow(sid: &str, actions: &[&'static str], resources: Vec<Value>) -> Self {
         assert!(!resources.is_empty(), "statement {sid} has no resources");
         assert!(sid.chars().all(|c| c.is_ascii_alphanumeric()), "sid {sid} must be alphanumeric");
-        Statement { sid: sid.to_owned(), actions: actions.to_vec(), resources }
+        Statement { sid: sid.to_owned(), actions: actions.to_vec(), resources, accepted_finding: None }
+    }
+
+    /// Records that parliament reports `issue` for this statement and why that is accepted.
+    pub fn accepting(mut self, issue: &'static str, reason: &'static str) -> Self {
+        self.accepted_finding = Some(AcceptedFinding { issue, reason });
+        self
     }
 
     /// Allows `actions` on `"*"`. Only for actions that support no resource-level scoping;
@@ -113,8 +129,22 @@ impl Role {
     /// The role is unnamed (CloudFormation generates a unique name), so the stack deploys with
     /// `CAPABILITY_IAM` and the same app can be deployed to several regions of one account.
     pub fn into_resource(self) -> Resource {
+        assert!(!self.statements.is_empty(), "role {} has no grants", self.logical_id);
         let statements = self.statements.iter().map(Statement::to_value).collect();
-        Resource::new("AWS::IAM::Role")
+        let accepted: Vec<Value> = self
+            .statements
+            .iter()
+            .filter_map(|s| {
+                s.accepted_finding.as_ref().map(|a| {
+                    json!({ "issue": a.issue, "actions": s.actions, "reason": a.reason })
+                })
+            })
+            .collect();
+        let mut resource = Resource::new("AWS::IAM::Role");
+        if !accepted.is_empty() {
+            resource.metadata.insert("parliament".into(), json!({ "ignore": accepted }));
+        }
+        resource
             .prop("Description", json!(self.description))
             .prop("AssumeRolePolicyDocument", self.trust_policy())
             .prop(

@@ -16,9 +16,8 @@ use crate::resources::ecr::ImageRepository;
 use crate::resources::lambda::{Function, FunctionProps};
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::ArtifactBucket;
-use crate::resources::connections;
+use crate::resources::connections::{self, Connection};
 use crate::tags;
-use crate::template::intrinsics::ref_;
 use crate::template::Template;
 
 /// Source of the promotion function, embedded at compile time and placed inline.
@@ -80,13 +79,14 @@ pub fn synthesize(config: &Config) -> Template {
     let build_logs = LogGroup { logical_id: ids::BUILD_LOG_GROUP, name: format!("/aws/codebuild/{}", project.name) };
     let promotion_logs = LogGroup { logical_id: ids::PROMOTION_LOG_GROUP, name: function.default_log_group_name() };
 
-    let connection_arn = match &config.source.connection_arn {
-        Some(arn) => json!(arn),
+    let connection = match &config.source.connection_arn {
+        Some(arn) => Connection::Existing(arn.clone()),
         None => {
-            template.add(ids::GITHUB_CONNECTION, connections::resource(&names.connection));
-            ref_(ids::GITHUB_CONNECTION)
+            template.add(ids::GITHUB_CONNECTION, Connection::resource(&names.connection));
+            Connection::Created { logical_id: ids::GITHUB_CONNECTION }
         }
     };
+    let connection_arn = connection.arn();
 
     // Build: push to this repository, write its own log group, read sources and write the
     // image detail artifact in the artifact bucket.
@@ -109,7 +109,7 @@ pub fn synthesize(config: &Config) -> Template {
     // and move artifacts through the artifact bucket.
     let mut pipeline_role = Role::new(ids::PIPELINE_ROLE, "CodePipeline: runs the source, build and promotion actions", "codepipeline.amazonaws.com")
         .trusted_only_for(pipeline.arn_by_name());
-    connections::grant_use(&mut pipeline_role, connection_arn.clone());
+    connection.grant_use(&mut pipeline_role);
     project.grant_start(&mut pipeline_role);
     function.grant_invoke(&mut pipeline_role);
     bucket.grant_read_write(&mut pipeline_role);

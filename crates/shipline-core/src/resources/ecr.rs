@@ -77,6 +77,10 @@ impl ImageRepository {
             "AuthenticateToRegistry",
             &["ecr:GetAuthorizationToken"],
             "ecr:GetAuthorizationToken is registry-wide: the Service Authorization Reference lists no resource type for it",
+        )
+        .accepting(
+            "CREDENTIALS_EXPOSURE",
+            "docker login needs the 12-hour registry token GetAuthorizationToken returns; the token only carries this role's own ECR permissions",
         ));
     }
 
