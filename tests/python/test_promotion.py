@@ -1,0 +1,248 @@
+"""The promotion function against moto's ECR (real tag semantics), CodePipeline stubbed."""
+import hashlib
+import importlib.util
+import json
+import logging
+import pathlib
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+SOURCE = pathlib.Path(__file__).resolve().parents[2] / "crates/shipline-core/src/lambdas/promotion.py"
+REPO = "orders"
+SECRET = "AKIA-SECRET-DO-NOT-LOG"
+
+DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def load_promotion():
+    spec = importlib.util.spec_from_file_location("promotion", SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakePipeline:
+    """Records the job results the function reports."""
+
+    def __init__(self):
+        self.calls = []
+
+    def put_job_success_result(self, **kwargs):
+        self.calls.append(("success", kwargs))
+
+    def put_job_failure_result(self, **kwargs):
+        self.calls.append(("failure", kwargs))
+
+    def only(self):
+        assert len(self.calls) == 1, f"expected exactly one job result, got {self.calls}"
+        return self.calls[0]
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        ecr = boto3.client("ecr")
+        ecr.create_repository(
+            repositoryName=REPO,
+            imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+            imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "production"}],
+        )
+        yield ecr
+
+
+@pytest.fixture
+def promotion(aws):
+    module = load_promotion()
+    pipeline = FakePipeline()
+    module._clients.update({"ecr": aws, "codepipeline": pipeline})
+    module.pipeline_stub = pipeline
+    return module
+
+
+def push(ecr, tag, media_type=DOCKER_V2, marker="a"):
+    """Pushes a manifest of `media_type` under `tag`; returns its digest."""
+    if media_type in (DOCKER_LIST, OCI_INDEX):
+        body = {"schemaVersion": 2, "mediaType": media_type, "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": "sha256:" + hashlib.sha256(marker.encode()).hexdigest(), "size": 10,
+             "platform": {"architecture": "amd64", "os": "linux"}}]}
+    else:
+        body = {"schemaVersion": 2, "mediaType": media_type,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 7,
+                           "digest": "sha256:" + hashlib.sha256(marker.encode()).hexdigest()},
+                "layers": []}
+    manifest = json.dumps(body)
+    # Like ECR, the digest is the sha256 of the manifest bytes (moto would invent one).
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    response = ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag,
+                             imageManifestMediaType=media_type, imageDigest=digest)
+    return response["image"]["imageId"]["imageDigest"]
+
+
+def job_event(digest, tag="production", repository=REPO, raw=None):
+    parameters = raw if raw is not None else json.dumps({"repository": repository, "digest": digest, "tag": tag})
+    return {"CodePipeline.job": {
+        "id": "11111111-2222-3333-4444-555555555555",
+        "accountId": "123456789012",
+        "data": {
+            "actionConfiguration": {"configuration": {"FunctionName": "orders-promote", "UserParameters": parameters}},
+            "inputArtifacts": [{"name": "ImageDetail", "location": {"type": "S3", "s3Location": {
+                "bucketName": "artifacts", "objectKey": "orders/ImageDetail/abc.zip"}}}],
+            "artifactCredentials": {"accessKeyId": SECRET, "secretAccessKey": SECRET, "sessionToken": SECRET},
+        },
+    }}
+
+
+def tag_digest(ecr, tag):
+    details = ecr.describe_images(repositoryName=REPO, imageIds=[{"imageTag": tag}])["imageDetails"]
+    return details[0]["imageDigest"]
+
+
+def test_success_tags_the_built_digest(promotion, aws):
+    built = push(aws, "commit-1")
+    push(aws, "commit-2", marker="newer")  # a newer image must not be promoted instead
+    result = promotion.handler(job_event(built), None)
+    kind, call = promotion.pipeline_stub.only()
+    assert kind == "success"
+    assert call["jobId"] == "11111111-2222-3333-4444-555555555555"
+    assert call["outputVariables"] == {"PROMOTED_DIGEST": built, "PROMOTED_TAG": "production"}
+    assert tag_digest(aws, "production") == built
+    assert built in result["summary"]
+
+
+def test_rerun_is_idempotent(promotion, aws):
+    built = push(aws, "commit-1")
+    promotion.handler(job_event(built), None)
+    promotion.handler(job_event(built), None)
+    assert [kind for kind, _ in promotion.pipeline_stub.calls] == ["success", "success"]
+    assert "already points at" in promotion.pipeline_stub.calls[1][1]["executionDetails"]["summary"]
+    assert tag_digest(aws, "production") == built
+
+
+def test_moves_the_tag_and_says_from_where(promotion, aws):
+    first = push(aws, "commit-1", marker="one")
+    second = push(aws, "commit-2", marker="two")
+    promotion.handler(job_event(first), None)
+    result = promotion.handler(job_event(second), None)
+    assert tag_digest(aws, "production") == second
+    assert f"from {first} to {second}" in result["summary"]
+    # The commit tags stay where they were.
+    assert tag_digest(aws, "commit-1") == first
+
+
+@pytest.mark.parametrize("media_type", [DOCKER_V2, OCI_MANIFEST, OCI_INDEX, DOCKER_LIST])
+def test_passes_the_manifest_media_type_through(promotion, aws, media_type):
+    built = push(aws, "commit-1", media_type=media_type)
+    seen = []
+    real_put = aws.put_image
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        return real_put(**kwargs)
+
+    aws.put_image = spy
+    promotion.handler(job_event(built), None)
+    assert promotion.pipeline_stub.only()[0] == "success"
+    assert seen[0]["imageManifestMediaType"] == media_type
+    assert seen[0]["imageDigest"] == built
+    assert tag_digest(aws, "production") == built
+
+
+def test_missing_digest_fails_clearly(promotion, aws):
+    push(aws, "commit-1")
+    absent = "sha256:" + "0" * 64
+    promotion.handler(job_event(absent), None)
+    kind, call = promotion.pipeline_stub.only()
+    assert kind == "failure"
+    assert f"image {absent} is not in repository {REPO}" in call["failureDetails"]["message"]
+    assert call["failureDetails"]["type"] == "JobFailed"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("not json", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    (json.dumps({"repository": REPO, "tag": "production"}), "is not an image digest"),
+    (json.dumps({"repository": REPO, "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": "production"}),
+     "did the Build stage export IMAGE_DIGEST"),
+    (json.dumps({"repository": "Bad Repo", "digest": "sha256:" + "a" * 64, "tag": "production"}),
+     "is not an ECR repository name"),
+    (json.dumps({"repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "no spaces allowed"}),
+     "is not a valid image tag"),
+])
+def test_malformed_job_data_fails_with_a_readable_message(promotion, raw, expected):
+    promotion.handler(job_event(None, raw=raw), None)
+    kind, call = promotion.pipeline_stub.only()
+    assert kind == "failure"
+    assert expected in call["failureDetails"]["message"]
+
+
+def test_missing_user_parameters_fails(promotion):
+    event = job_event("sha256:" + "a" * 64)
+    del event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"]
+    promotion.handler(event, None)
+    kind, call = promotion.pipeline_stub.only()
+    assert kind == "failure"
+    assert "no UserParameters" in call["failureDetails"]["message"]
+
+
+def test_unexpected_exception_becomes_a_failure_result(promotion):
+    class Exploding:
+        def describe_images(self, **kwargs):
+            raise RuntimeError("boom")
+
+    promotion._clients["ecr"] = Exploding()
+    promotion.handler(job_event("sha256:" + "a" * 64), None)
+    kind, call = promotion.pipeline_stub.only()
+    assert kind == "failure"
+    assert call["failureDetails"]["message"] == "unexpected error: RuntimeError: boom"
+
+
+def test_aws_error_becomes_a_failure_result(promotion, aws):
+    aws.delete_repository(repositoryName=REPO, force=True)
+    promotion.handler(job_event("sha256:" + "a" * 64), None)
+    kind, call = promotion.pipeline_stub.only()
+    assert kind == "failure"
+    assert call["failureDetails"]["message"].startswith("AWS call failed")
+
+
+def test_image_already_exists_race_is_success(promotion, aws):
+    """Another run put the tag between our lookup and our PutImage."""
+    built = push(aws, "commit-1")
+    real_describe = aws.describe_images
+
+    def stale_describe(**kwargs):
+        if kwargs.get("imageIds") == [{"imageTag": "production"}]:
+            # First lookup: tag not there yet; meanwhile a concurrent run puts it.
+            aws.describe_images = real_describe
+            manifest = aws.batch_get_image(repositoryName=REPO, imageIds=[{"imageDigest": built}])["images"][0]
+            aws.put_image(repositoryName=REPO, imageManifest=manifest["imageManifest"], imageTag="production",
+                          imageManifestMediaType=DOCKER_V2)
+            raise ClientError({"Error": {"Code": "ImageNotFoundException", "Message": "not found"}}, "DescribeImages")
+        return real_describe(**kwargs)
+
+    aws.describe_images = stale_describe
+    promotion.handler(job_event(built), None)
+    assert promotion.pipeline_stub.only()[0] == "success"
+    assert tag_digest(aws, "production") == built
+
+
+def test_event_without_a_job_reports_nothing(promotion):
+    result = promotion.handler({"hello": "world"}, None)
+    assert result["status"] == "ignored"
+    assert promotion.pipeline_stub.calls == []
+
+
+@pytest.mark.parametrize("make_digest", [lambda ecr: push(ecr, "commit-1"), lambda ecr: "sha256:" + "0" * 64])
+def test_never_logs_artifact_credentials(promotion, aws, caplog, make_digest):
+    caplog.set_level(logging.DEBUG)
+    promotion.handler(job_event(make_digest(aws)), None)
+    assert SECRET not in caplog.text
+    assert caplog.records, "the function should log what it did"
