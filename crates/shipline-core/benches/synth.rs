@@ -1,1 +1,24 @@
-fn main() {}
+//! Synthesis and rendering cost of the default pipeline (`cargo bench -p shipline-core`).
+
+use shipline_core::{Config, Format, synthesize};
+
+fn main() {
+    divan::main();
+}
+
+const CONFIG: &str = include_str!("../../../tests/configs/all-options.toml");
+
+#[divan::bench]
+fn parse_and_validate_config() -> Config {
+    Config::parse("shipline.toml", divan::black_box(CONFIG)).unwrap()
+}
+
+#[divan::bench]
+fn synthesize_default() -> shipline_core::Template {
+    synthesize(divan::black_box(&Config::default()))
+}
+
+#[divan::bench(args = [Format::Json, Format::Yaml])]
+fn synthesize_and_render_default(format: Format) -> String {
+    synthesize(divan::black_box(&Config::default())).render(format)
+}
