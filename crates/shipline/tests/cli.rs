@@ -98,7 +98,8 @@ fn unknown_command_line_flag_is_a_usage_error() {
 }
 
 /// (name, config text, expected line, expected key, words the message must contain)
-const MALFORMED: &[(&str, &str, Option<usize>, Option<&str>, &str)] = &[
+type Malformed = (&'static str, &'static str, Option<usize>, Option<&'static str>, &'static str);
+const MALFORMED: &[Malformed] = &[
     ("empty file", "", None, None, "the file is empty"),
     ("only comments", "# nothing here\n\n", None, None, "the file is empty"),
     ("invalid toml", "[app\nname = \"x\"\n", Some(1), None, "help: fix the TOML syntax"),

@@ -6,6 +6,9 @@
 //! unknown fields) and then [`validate`] (names, ranges, AWS-accepted values). Both report a
 //! dotted key path; [`locate`] maps a path or a byte span back to a line in the file.
 
+// A config error is built once per run; its size does not matter.
+#![allow(clippy::result_large_err)]
+
 mod error;
 mod locate;
 mod validate;
@@ -19,7 +22,7 @@ pub use error::ConfigError;
 pub use validate::LOG_RETENTION_DAYS;
 
 /// The whole `shipline.toml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub app: AppConfig,
@@ -94,20 +97,6 @@ pub fn default_tags() -> BTreeMap<String, String> {
         ("Environment".to_owned(), "production".to_owned()),
         ("Team".to_owned(), "devops".to_owned()),
     ])
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            app: AppConfig::default(),
-            source: SourceConfig::default(),
-            build: BuildConfig::default(),
-            artifacts: ArtifactsConfig::default(),
-            images: ImagesConfig::default(),
-            logs: LogsConfig::default(),
-            tags: BTreeMap::new(),
-        }
-    }
 }
 
 impl Default for AppConfig {

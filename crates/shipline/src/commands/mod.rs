@@ -1,6 +1,9 @@
 //! One module per command. Each takes typed options, does one operation and returns data or
 //! an error; `main` maps the result to an exit code.
 
+// A config error is built once per run; its size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod synth;
 
 use std::path::{Path, PathBuf};
