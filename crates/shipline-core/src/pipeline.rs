@@ -8,11 +8,13 @@
 
 use serde_json::{Value, json};
 
-use crate::config::Config;
+use crate::config::{Config, Trigger};
 use crate::iam::Role;
 use crate::resources::codebuild::{BuildProject, BuildProjectProps};
 use crate::resources::codepipeline::{self, Pipeline};
 use crate::resources::ecr::ImageRepository;
+use crate::resources::events::{self, EventBus};
+use crate::resources::secrets::GeneratedSecret;
 use crate::resources::lambda::{Function, FunctionProps};
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::ArtifactBucket;
@@ -22,6 +24,9 @@ use crate::template::Template;
 
 /// Source of the promotion function, embedded at compile time and placed inline.
 pub const PROMOTION_SOURCE: &str = include_str!("lambdas/promotion.py");
+
+/// Source of the GitHub webhook receiver, embedded at compile time and placed inline.
+pub const WEBHOOK_SOURCE: &str = include_str!("lambdas/webhook.py");
 
 /// The tag the Deploy stage moves to the digest this execution built.
 pub const PRODUCTION_TAG: &str = "production";
@@ -40,6 +45,16 @@ pub mod ids {
     pub const GITHUB_CONNECTION: &str = "GitHubConnection";
     pub const PIPELINE_ROLE: &str = "PipelineRole";
     pub const PIPELINE: &str = "Pipeline";
+    pub const WEBHOOK_SECRET: &str = "WebhookSecret";
+    pub const PUSH_EVENT_BUS: &str = "PushEventBus";
+    pub const WEBHOOK_LOG_GROUP: &str = "WebhookLogGroup";
+    pub const WEBHOOK_ROLE: &str = "WebhookRole";
+    pub const WEBHOOK_FUNCTION: &str = "WebhookFunction";
+    pub const WEBHOOK_URL: &str = "WebhookUrl";
+    pub const WEBHOOK_URL_PERMISSION: &str = "WebhookUrlPermission";
+    pub const WEBHOOK_INVOKE_PERMISSION: &str = "WebhookInvokePermission";
+    pub const PUSH_RULE: &str = "PushRule";
+    pub const PUSH_RULE_ROLE: &str = "PushRuleRole";
 }
 
 /// Physical names derived from the app name (validated to fit every service's limits).
@@ -49,6 +64,9 @@ pub struct Names {
     pub pipeline: String,
     pub promotion_function: String,
     pub connection: String,
+    pub webhook_function: String,
+    pub push_event_bus: String,
+    pub push_rule: String,
 }
 
 impl Names {
@@ -59,6 +77,9 @@ impl Names {
             pipeline: format!("{app}-pipeline"),
             promotion_function: format!("{app}-promote"),
             connection: format!("{app}-github"),
+            webhook_function: format!("{app}-webhook"),
+            push_event_bus: format!("{app}-github-events"),
+            push_rule: format!("{app}-push"),
         }
     }
 }
@@ -139,11 +160,21 @@ pub fn synthesize(config: &Config) -> Template {
             role: &promotion_role,
             log_group: promotion_logs.name_ref(),
             timeout_seconds: 60,
+            environment: Vec::new(),
+            reserved_concurrency: None,
         }),
     );
     let stages = stages(config, &connection_arn, &project, &function, &repository);
-    template.add(ids::PIPELINE, pipeline.resource(&pipeline_role, bucket.name(), stages));
-    for role in [build_role, promotion_role, pipeline_role] {
+    let mut pipeline_resource = pipeline.resource(&pipeline_role, bucket.name(), stages);
+    let mut roles = vec![build_role, promotion_role, pipeline_role];
+    match config.source.trigger {
+        Trigger::Webhook => roles.extend(webhook_trigger(&mut template, config, &names, &pipeline)),
+        Trigger::Connection => {
+            pipeline_resource = pipeline_resource.prop("Triggers", native_trigger(config));
+        }
+    }
+    template.add(ids::PIPELINE, pipeline_resource);
+    for role in roles {
         let id = role.logical_id.clone();
         template.add(&id, role.into_resource());
     }
@@ -179,7 +210,8 @@ fn stages(
                     "FullRepositoryId": config.source.repository,
                     "BranchName": config.source.branch,
                     "OutputArtifactFormat": "CODE_ZIP",
-                    "DetectChanges": true,
+                    // Exactly one trigger: with the webhook, EventBridge starts executions.
+                    "DetectChanges": config.source.trigger == Trigger::Connection,
                 },
                 "OutputArtifacts": [{ "Name": "SourceOutput" }],
                 "Namespace": "SourceVariables",
@@ -217,6 +249,90 @@ fn stages(
             }],
         }),
     ]
+}
+
+/// `trigger = "webhook"`: GitHub -> signed-delivery receiver (public function URL) -> push
+/// event bus -> rule (this repository, this branch, not a deletion) -> StartPipelineExecution.
+/// Returns the roles it created, for the caller to add with the others.
+fn webhook_trigger(template: &mut Template, config: &Config, names: &Names, pipeline: &Pipeline) -> [Role; 2] {
+    let secret = GeneratedSecret { logical_id: ids::WEBHOOK_SECRET };
+    let bus = EventBus { logical_id: ids::PUSH_EVENT_BUS, name: names.push_event_bus.clone() };
+    let receiver = Function { logical_id: ids::WEBHOOK_FUNCTION, name: names.webhook_function.clone() };
+    let logs = LogGroup { logical_id: ids::WEBHOOK_LOG_GROUP, name: receiver.default_log_group_name() };
+
+    // Receiver: read the one secret, publish to the one bus, write its logs. (Lambda: no
+    // confused-deputy condition possible on an execution role's trust, see above.)
+    let mut receiver_role = Role::new(ids::WEBHOOK_ROLE, "Lambda: verifies GitHub webhook deliveries and publishes pushes", "lambda.amazonaws.com");
+    secret.grant_read(&mut receiver_role);
+    bus.grant_put_events(&mut receiver_role);
+    logs.grant_write(&mut receiver_role, "WriteWebhookLogs");
+
+    // Rule target: start this pipeline only, and only on behalf of this rule.
+    let rule_arn = crate::template::intrinsics::regional_arn("events", &format!("rule/{}/{}", bus.name, names.push_rule));
+    let mut rule_role = Role::new(ids::PUSH_RULE_ROLE, "EventBridge: starts the pipeline on pushes to the branch", "events.amazonaws.com")
+        .trusted_only_for(rule_arn);
+    pipeline.grant_start_execution(&mut rule_role);
+
+    let reserved = config.webhook.reserved_concurrency;
+    template.add(ids::WEBHOOK_SECRET, secret.resource("Shared secret of the GitHub webhook; paste it into the webhook's Secret field"));
+    template.add(ids::PUSH_EVENT_BUS, bus.resource());
+    template.add(ids::WEBHOOK_LOG_GROUP, logs.resource(config.logs.retention_days));
+    template.add(
+        ids::WEBHOOK_FUNCTION,
+        receiver.resource(FunctionProps {
+            description: "shipline: verifies GitHub webhook signatures and publishes push events to EventBridge",
+            source: WEBHOOK_SOURCE,
+            role: &receiver_role,
+            log_group: logs.name_ref(),
+            timeout_seconds: 10,
+            environment: vec![("WEBHOOK_SECRET_ARN", secret.arn()), ("EVENT_BUS_NAME", bus.name_ref())],
+            reserved_concurrency: (reserved > 0).then_some(reserved),
+        }),
+    );
+    template.add(ids::WEBHOOK_URL, receiver.public_url());
+    let [url_permission, invoke_permission] = receiver.public_url_permissions();
+    template.add(ids::WEBHOOK_URL_PERMISSION, url_permission);
+    template.add(ids::WEBHOOK_INVOKE_PERMISSION, invoke_permission);
+    let rule = events::rule(
+        &bus,
+        "Starts the pipeline on pushes to the configured branch",
+        events::push_pattern(&config.source.repository, &config.source.branch),
+        pipeline.arn_by_name(),
+        &rule_role,
+    )
+    .prop("Name", json!(names.push_rule));
+    // The target ARN is written out from the pipeline's name; order the rule after it anyway.
+    template.add(ids::PUSH_RULE, rule.depends_on(ids::PIPELINE));
+
+    template.output("WebhookUrl", "Payload URL of the GitHub webhook (content type application/json, push events)", crate::template::intrinsics::get_att(ids::WEBHOOK_URL, "FunctionUrl"));
+    template.output(
+        "WebhookSecretArn",
+        "Secret of the GitHub webhook: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this ARN>",
+        secret.arn(),
+    );
+    [receiver_role, rule_role]
+}
+
+/// `trigger = "connection"`: CodePipeline V2's own push trigger on the Source action, for the
+/// branch and the configured file paths.
+fn native_trigger(config: &Config) -> Value {
+    let mut push = serde_json::Map::new();
+    push.insert("Branches".into(), json!({ "Includes": [config.source.branch] }));
+    let paths = &config.source.file_paths;
+    if !paths.include.is_empty() || !paths.exclude.is_empty() {
+        let mut file_paths = serde_json::Map::new();
+        if !paths.include.is_empty() {
+            file_paths.insert("Includes".into(), json!(paths.include));
+        }
+        if !paths.exclude.is_empty() {
+            file_paths.insert("Excludes".into(), json!(paths.exclude));
+        }
+        push.insert("FilePaths".into(), Value::Object(file_paths));
+    }
+    json!([{
+        "ProviderType": "CodeStarSourceConnection",
+        "GitConfiguration": { "SourceActionName": "GitHub", "Push": [push] },
+    }])
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -27,8 +27,11 @@ pub fn tag_shape(type_name: &str) -> TagShape {
         | "AWS::CodeBuild::Project"
         | "AWS::CodePipeline::Pipeline"
         | "AWS::Lambda::Function"
-        | "AWS::CodeConnections::Connection" => TagShape::KeyValueList,
-        "AWS::S3::BucketPolicy" => TagShape::Untaggable,
+        | "AWS::CodeConnections::Connection"
+        | "AWS::SecretsManager::Secret"
+        | "AWS::Events::EventBus"
+        | "AWS::Events::Rule" => TagShape::KeyValueList,
+        "AWS::S3::BucketPolicy" | "AWS::Lambda::Url" | "AWS::Lambda::Permission" => TagShape::Untaggable,
         other => panic!("tag_shape: no tag shape recorded for {other}"),
     }
 }

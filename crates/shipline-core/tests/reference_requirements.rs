@@ -137,6 +137,7 @@ fn req4_log_groups_are_created_by_the_stack_with_retention() {
         "LogsConfig": { "CloudWatchLogs": { "Status": "ENABLED", "GroupName": { "Ref": "BuildLogGroup" } } }
     }));
     has_resource_properties(&t, "AWS::Lambda::Function", json!({ "LoggingConfig": { "LogGroup": { "Ref": "PromotionLogGroup" } } }));
+    has_resource_properties(&t, "AWS::Lambda::Function", json!({ "LoggingConfig": { "LogGroup": { "Ref": "WebhookLogGroup" } } }));
     // No log group of ours is left without retention.
     for (_, group) in resources_of_type(&t, "AWS::Logs::LogGroup") {
         assert!(group["Properties"]["RetentionInDays"].is_u64());
@@ -199,8 +200,7 @@ fn req5_stack_creates_a_pending_connection_only_when_none_is_configured() {
 #[test]
 fn req6_promotion_lambda_is_inline_current_python_and_promotes_the_built_digest() {
     let t = default_template();
-    let function = only(&t, "AWS::Lambda::Function");
-    let props = &function["Properties"];
+    let props = &t["Resources"]["PromotionFunction"]["Properties"];
     assert_eq!(props["Runtime"], "python3.13");
     assert_eq!(props["Handler"], "index.handler");
     let code = props["Code"]["ZipFile"].as_str().unwrap();
@@ -217,7 +217,8 @@ fn req6_promotion_lambda_is_inline_current_python_and_promotes_the_built_digest(
 fn req7_each_principal_has_its_own_role_with_exact_grants() {
     let t = default_template();
     let roles: Vec<&str> = resources_of_type(&t, "AWS::IAM::Role").iter().map(|(id, _)| *id).collect();
-    assert_eq!(roles, ["BuildRole", "PipelineRole", "PromotionRole"]);
+    // The webhook trigger's two roles (receiver, rule target) are checked in triggers.rs.
+    assert_eq!(roles, ["BuildRole", "PipelineRole", "PromotionRole", "PushRuleRole", "WebhookRole"]);
     let repo_arn = json!([{ "Fn::GetAtt": ["ImageRepository", "Arn"] }]);
     let objects = json!([{ "Fn::Sub": "${ArtifactBucket.Arn}/*" }]);
 
@@ -324,6 +325,7 @@ fn req9_outputs_name_everything_a_user_needs() {
     assert_eq!(outputs, [
         "ArtifactBucketArn", "ArtifactBucketName", "BuildLogGroupName", "BuildProjectName", "ConnectionArn",
         "PipelineConsoleUrl", "PipelineName", "PromotionFunctionArn", "PromotionLogGroupName", "RepositoryUri",
+        "WebhookSecretArn", "WebhookUrl",
     ]);
     assert_eq!(t["Outputs"]["RepositoryUri"]["Value"], json!({ "Fn::GetAtt": ["ImageRepository", "RepositoryUri"] }));
     assert!(t["Outputs"]["PipelineConsoleUrl"]["Value"]["Fn::Sub"].as_str().unwrap().contains("/codepipeline/pipelines/${Pipeline}/view"));

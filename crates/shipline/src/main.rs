@@ -38,7 +38,31 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
+            eprint!("{}", next_steps(&config));
             ExitCode::SUCCESS
         }
     }
+}
+
+/// What the user must do by hand after deploying, printed on stderr after the template.
+fn next_steps(config: &shipline_core::Config) -> String {
+    let mut steps = String::new();
+    if config.source.connection_arn.is_none() {
+        steps.push_str(&format!(
+            "next: after deploying, authorize the GitHub connection `{}-github` (it starts PENDING): {}\n",
+            config.app.name,
+            shipline_core::resources::connections::CONSOLE_URL
+        ));
+    }
+    if config.source.trigger == shipline_core::config::Trigger::Webhook {
+        steps.push_str(&format!(
+            "next: register the webhook in GitHub (https://github.com/{}/settings/hooks/new):\n\
+             \x20 Payload URL:  the stack output WebhookUrl\n\
+             \x20 Content type: application/json\n\
+             \x20 Secret:       aws secretsmanager get-secret-value --query SecretString --output text --secret-id <stack output WebhookSecretArn>\n\
+             \x20 Events:       Just the push event\n",
+            config.source.repository
+        ));
+    }
+    steps
 }

@@ -128,6 +128,9 @@ const MALFORMED: &[Malformed] = &[
     ("zero images kept", "[images]\nkeep_last = 0\n", Some(2), Some("images.keep_last"), "from 1 to 10000"),
     ("invalid retention", "[logs]\nretention_days = 8\n", Some(2), Some("logs.retention_days"), "1, 3, 5, 7, 14"),
     ("reserved tag prefix", "[tags]\n\"aws:owner\" = \"me\"\n", Some(2), Some("tags.aws:owner"), "aws: prefix"),
+    ("unknown trigger", "[source]\ntrigger = \"poll\"\n", Some(2), Some("source.trigger"), "unknown variant"),
+    ("file paths with the webhook", "[source.file_paths]\ninclude = [\"src/**\"]\n", Some(1), Some("source.file_paths"), "set `trigger = \"connection\"`"),
+    ("too much reserved concurrency", "[webhook]\nreserved_concurrency = 5000\n", Some(2), Some("webhook.reserved_concurrency"), "from 0 to 1000"),
     ("invalid tag value", "[tags]\nOwner = \"a;b\"\n", Some(2), Some("tags.Owner"), "tag value"),
 ];
 
@@ -159,4 +162,20 @@ fn config_error_shows_the_offending_line() {
     let err = stderr(&out);
     assert!(err.contains("5 | retention_days = 8"), "{err}");
     assert!(err.contains("error: shipline.toml:5:18: `logs.retention_days`: 8 is not a retention period CloudWatch Logs accepts"), "{err}");
+}
+
+#[test]
+fn synth_tells_what_to_do_by_hand_after_deploying() {
+    let out = Run::new("next-webhook").with_config("[source]\nrepository = \"acme/orders\"\n").run(&["synth"]);
+    let err = stderr(&out);
+    assert!(err.contains("register the webhook in GitHub (https://github.com/acme/orders/settings/hooks/new)"), "{err}");
+    assert!(err.contains("Content type: application/json"), "{err}");
+    assert!(err.contains("aws secretsmanager get-secret-value"), "{err}");
+    assert!(err.contains("authorize the GitHub connection"), "{err}");
+
+    let arn = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666";
+    let out = Run::new("next-native")
+        .with_config(&format!("[source]\ntrigger = \"connection\"\nconnection_arn = \"{arn}\"\n"))
+        .run(&["synth"]);
+    assert_eq!(stderr(&out), "", "nothing to do by hand with an authorized connection and the native trigger");
 }

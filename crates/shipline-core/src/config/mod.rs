@@ -31,6 +31,7 @@ pub struct Config {
     pub artifacts: ArtifactsConfig,
     pub images: ImagesConfig,
     pub logs: LogsConfig,
+    pub webhook: WebhookConfig,
     /// Tags applied to every taggable resource; merged over [`default_tags`].
     pub tags: BTreeMap<String, String>,
 }
@@ -53,6 +54,45 @@ pub struct SourceConfig {
     /// An existing CodeConnections connection; when absent the stack creates one (PENDING
     /// until someone authorizes it in the console).
     pub connection_arn: Option<String>,
+    /// What starts the pipeline on a push.
+    pub trigger: Trigger,
+    /// Path filters of the native trigger (`trigger = "connection"` only).
+    pub file_paths: FilePaths,
+}
+
+/// What starts an execution when someone pushes to the branch. Exactly one is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// GitHub webhook -> signed-delivery receiver (Lambda URL) -> EventBridge bus -> rule ->
+    /// StartPipelineExecution. The Source action does not detect changes itself.
+    #[default]
+    Webhook,
+    /// CodePipeline V2's own trigger on the connection, with optional file-path filters.
+    Connection,
+}
+
+/// `[source.file_paths]`: glob patterns of the native trigger's push filter.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilePaths {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+/// `[webhook]`: the GitHub webhook receiver (`trigger = "webhook"`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Concurrent executions reserved for (and so the most allowed to) the receiver; 0
+    /// reserves none (needed in accounts whose concurrency quota is still 10).
+    pub reserved_concurrency: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { reserved_concurrency: 5 }
+    }
 }
 
 /// `[build]`: how CodeBuild builds the image.
@@ -111,6 +151,8 @@ impl Default for SourceConfig {
             repository: PLACEHOLDER_REPOSITORY.to_owned(),
             branch: "main".to_owned(),
             connection_arn: None,
+            trigger: Trigger::default(),
+            file_paths: FilePaths::default(),
         }
     }
 }

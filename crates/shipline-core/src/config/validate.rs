@@ -1,7 +1,7 @@
 //! Semantic checks on a parsed [`Config`]: names against the strictest AWS naming rule that
 //! applies to them, numbers against the ranges AWS accepts. The first problem found is returned.
 
-use super::Config;
+use super::{Config, Trigger};
 use super::error::Problem;
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`).
@@ -29,6 +29,9 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
     if let Some(arn) = &config.source.connection_arn {
         connection_arn(arn)?;
     }
+    file_paths(config)?;
+    in_range("webhook.reserved_concurrency", config.webhook.reserved_concurrency, 0, 1000,
+        "0 reserves none; the receiver handles one delivery in milliseconds, so a few are plenty")?;
     repo_path("build.dockerfile", &config.build.dockerfile)?;
     repo_path("build.context", &config.build.context)?;
     for (name, value) in &config.build.environment {
@@ -196,6 +199,27 @@ fn tags(config: &Config) -> Result<(), Problem> {
     let count = config.effective_tags().len();
     if count > 50 {
         return Err(problem("tags", format!("{count} tags, counting the defaults"), "AWS resources take at most 50 tags; remove some"));
+    }
+    Ok(())
+}
+
+/// File-path filters belong to the native trigger; the webhook rule filters on branch only.
+fn file_paths(config: &Config) -> Result<(), Problem> {
+    let paths = &config.source.file_paths;
+    if config.source.trigger == Trigger::Webhook && !(paths.include.is_empty() && paths.exclude.is_empty()) {
+        return Err(problem(
+            "source.file_paths",
+            "file-path filters only apply to the native trigger".to_owned(),
+            "set `trigger = \"connection\"` in [source] to filter pushes by path, or remove [source.file_paths]",
+        ));
+    }
+    for (key, list) in [("source.file_paths.include", &paths.include), ("source.file_paths.exclude", &paths.exclude)] {
+        if list.len() > 8 {
+            return Err(problem(key, format!("{} patterns", list.len()), "CodePipeline accepts at most 8 file-path patterns per list"));
+        }
+        if let Some(bad) = list.iter().find(|p| p.is_empty() || p.len() > 255) {
+            return Err(problem(key, format!("{bad:?} is not a usable glob pattern"), "use 1-255 characters, e.g. \"src/**\""));
+        }
     }
     Ok(())
 }

@@ -50,6 +50,13 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Start executions of this pipeline (an EventBridge rule target's role).
+    pub fn grant_start_execution(&self, role: &mut Role) {
+        role.add(Statement::allow("StartPipeline", &["codepipeline:StartPipelineExecution"], vec![self.arn_by_name()]));
+    }
+}
+
 /// Report job results back to CodePipeline (a Lambda invoke action's worker).
 pub fn grant_put_job_result(role: &mut Role) {
     role.add(Statement::on_any_resource(

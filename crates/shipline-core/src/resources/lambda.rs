@@ -23,6 +23,10 @@ pub struct FunctionProps<'a> {
     pub role: &'a Role,
     pub log_group: Value,
     pub timeout_seconds: u32,
+    /// Non-secret configuration (names and ARNs only; secrets stay in Secrets Manager).
+    pub environment: Vec<(&'static str, Value)>,
+    /// Concurrent executions reserved for the function; `None` reserves none.
+    pub reserved_concurrency: Option<u32>,
 }
 
 impl Function {
@@ -41,7 +45,23 @@ impl Function {
     }
 
     pub fn resource(&self, props: FunctionProps<'_>) -> Resource {
-        Resource::new("AWS::Lambda::Function")
+        let mut resource = Resource::new("AWS::Lambda::Function");
+        if !props.environment.is_empty() {
+            let variables: serde_json::Map<String, Value> =
+                props.environment.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            resource = resource.prop("Environment", json!({ "Variables": variables })).skip_checkov(
+                "CKV_AWS_173",
+                "The environment holds only resource names and ARNs, no secrets; Lambda encrypts it at rest with an AWS-managed key.",
+            );
+        }
+        resource = match props.reserved_concurrency {
+            Some(reserved) => resource.prop("ReservedConcurrentExecutions", json!(reserved)),
+            None => resource.skip_checkov(
+                "CKV_AWS_115",
+                "Reserved concurrency would fail the deploy in new accounts, whose concurrency quota (10) leaves nothing to reserve; CodePipeline bounds invocations to one per execution.",
+            ),
+        };
+        resource
             .prop("FunctionName", json!(self.name))
             .prop("Description", json!(props.description))
             .prop("Runtime", json!(RUNTIME))
@@ -60,10 +80,35 @@ impl Function {
                 "CKV_AWS_117",
                 "Calls only public AWS APIs (ECR, CodePipeline); a VPC would add NAT cost and no isolation.",
             )
+    }
+
+    /// A public function URL (`AuthType: NONE`) for this function.
+    pub fn public_url(&self) -> Resource {
+        Resource::new("AWS::Lambda::Url")
+            .prop("TargetFunctionArn", self.arn())
+            .prop("AuthType", json!("NONE"))
             .skip_checkov(
-                "CKV_AWS_115",
-                "Reserved concurrency would fail the deploy in new accounts, whose concurrency quota (10) leaves nothing to reserve; CodePipeline bounds invocations to one per execution.",
+                "CKV_AWS_258",
+                "GitHub cannot sign AWS requests, so the webhook URL must be public; every delivery is authenticated by its HMAC-SHA256 signature before anything is done.",
             )
+    }
+
+    /// The two resource-policy statements a public function URL needs since October 2025
+    /// (AWS Lambda Developer Guide, "Control access to Lambda function URLs"): invoking the URL,
+    /// and invoking the function *only through* the URL. Nothing broader.
+    pub fn public_url_permissions(&self) -> [Resource; 2] {
+        [
+            Resource::new("AWS::Lambda::Permission")
+                .prop("FunctionName", self.name_ref())
+                .prop("Action", json!("lambda:InvokeFunctionUrl"))
+                .prop("Principal", json!("*"))
+                .prop("FunctionUrlAuthType", json!("NONE")),
+            Resource::new("AWS::Lambda::Permission")
+                .prop("FunctionName", self.name_ref())
+                .prop("Action", json!("lambda:InvokeFunction"))
+                .prop("Principal", json!("*"))
+                .prop("InvokedViaFunctionUrl", json!(true)),
+        ]
     }
 
     /// Invoke this function (what a CodePipeline Lambda invoke action does).

@@ -9,6 +9,8 @@ pub mod codebuild;
 pub mod codepipeline;
 pub mod connections;
 pub mod ecr;
+pub mod events;
 pub mod lambda;
 pub mod logs;
 pub mod s3;
+pub mod secrets;

@@ -67,6 +67,12 @@ impl Resource {
         self
     }
 
+    /// Creates this resource only after `logical_id` (for dependencies no reference implies).
+    pub fn depends_on(mut self, logical_id: &str) -> Self {
+        self.depends_on.push(logical_id.to_owned());
+        self
+    }
+
     /// Keeps the resource and its data when the stack deletes or replaces it.
     pub fn retain_data(mut self) -> Self {
         self.deletion_policy = Some(RetainPolicy::Retain);
