@@ -32,8 +32,16 @@ impl Statement {
     /// Allows `actions` on the given resource ARNs.
     pub fn allow(sid: &str, actions: &[&'static str], resources: Vec<Value>) -> Self {
         assert!(!resources.is_empty(), "statement {sid} has no resources");
-        assert!(sid.chars().all(|c| c.is_ascii_alphanumeric()), "sid {sid} must be alphanumeric");
-        Statement { sid: sid.to_owned(), actions: actions.to_vec(), resources, accepted_finding: None }
+        assert!(
+            sid.chars().all(|c| c.is_ascii_alphanumeric()),
+            "sid {sid} must be alphanumeric"
+        );
+        Statement {
+            sid: sid.to_owned(),
+            actions: actions.to_vec(),
+            resources,
+            accepted_finding: None,
+        }
     }
 
     /// Records that parliament reports `issue` for this statement and why that is accepted.
@@ -44,8 +52,15 @@ impl Statement {
 
     /// Allows `actions` on `"*"`. Only for actions that support no resource-level scoping;
     /// `aws_limitation` names that limitation (it is kept here so the reason sits with the grant).
-    pub fn on_any_resource(sid: &str, actions: &[&'static str], aws_limitation: &'static str) -> Self {
-        debug_assert!(!aws_limitation.is_empty(), "a wildcard resource needs its reason");
+    pub fn on_any_resource(
+        sid: &str,
+        actions: &[&'static str],
+        aws_limitation: &'static str,
+    ) -> Self {
+        debug_assert!(
+            !aws_limitation.is_empty(),
+            "a wildcard resource needs its reason"
+        );
         Statement::allow(sid, actions, vec![json!("*")])
     }
 
@@ -129,20 +144,26 @@ impl Role {
     /// The role is unnamed (CloudFormation generates a unique name), so the stack deploys with
     /// `CAPABILITY_IAM` and the same app can be deployed to several regions of one account.
     pub fn into_resource(self) -> Resource {
-        assert!(!self.statements.is_empty(), "role {} has no grants", self.logical_id);
+        assert!(
+            !self.statements.is_empty(),
+            "role {} has no grants",
+            self.logical_id
+        );
         let statements = self.statements.iter().map(Statement::to_value).collect();
         let accepted: Vec<Value> = self
             .statements
             .iter()
             .filter_map(|s| {
-                s.accepted_finding.as_ref().map(|a| {
-                    json!({ "issue": a.issue, "actions": s.actions, "reason": a.reason })
-                })
+                s.accepted_finding
+                    .as_ref()
+                    .map(|a| json!({ "issue": a.issue, "actions": s.actions, "reason": a.reason }))
             })
             .collect();
         let mut resource = Resource::new("AWS::IAM::Role");
         if !accepted.is_empty() {
-            resource.metadata.insert("parliament".into(), json!({ "ignore": accepted }));
+            resource
+                .metadata
+                .insert("parliament".into(), json!({ "ignore": accepted }));
         }
         resource
             .prop("Description", json!(self.description))

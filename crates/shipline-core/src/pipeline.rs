@@ -12,13 +12,13 @@ use crate::config::{Config, Trigger};
 use crate::iam::Role;
 use crate::resources::codebuild::{BuildProject, BuildProjectProps};
 use crate::resources::codepipeline::{self, Pipeline};
+use crate::resources::connections::{self, Connection};
 use crate::resources::ecr::ImageRepository;
 use crate::resources::events::{self, EventBus};
-use crate::resources::secrets::GeneratedSecret;
 use crate::resources::lambda::{Function, FunctionProps};
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::ArtifactBucket;
-use crate::resources::connections::{self, Connection};
+use crate::resources::secrets::GeneratedSecret;
 use crate::tags;
 use crate::template::Template;
 
@@ -92,27 +92,56 @@ pub fn synthesize(config: &Config) -> Template {
         config.app.name, config.source.repository, config.source.branch
     ));
 
-    let bucket = ArtifactBucket { logical_id: ids::ARTIFACT_BUCKET };
-    let repository = ImageRepository { logical_id: ids::IMAGE_REPOSITORY, name: names.repository.clone() };
-    let project = BuildProject { logical_id: ids::BUILD_PROJECT, name: names.build_project.clone() };
-    let function = Function { logical_id: ids::PROMOTION_FUNCTION, name: names.promotion_function.clone() };
-    let pipeline = Pipeline { logical_id: ids::PIPELINE, name: names.pipeline.clone() };
-    let build_logs = LogGroup { logical_id: ids::BUILD_LOG_GROUP, name: format!("/aws/codebuild/{}", project.name) };
-    let promotion_logs = LogGroup { logical_id: ids::PROMOTION_LOG_GROUP, name: function.default_log_group_name() };
+    let bucket = ArtifactBucket {
+        logical_id: ids::ARTIFACT_BUCKET,
+    };
+    let repository = ImageRepository {
+        logical_id: ids::IMAGE_REPOSITORY,
+        name: names.repository.clone(),
+    };
+    let project = BuildProject {
+        logical_id: ids::BUILD_PROJECT,
+        name: names.build_project.clone(),
+    };
+    let function = Function {
+        logical_id: ids::PROMOTION_FUNCTION,
+        name: names.promotion_function.clone(),
+    };
+    let pipeline = Pipeline {
+        logical_id: ids::PIPELINE,
+        name: names.pipeline.clone(),
+    };
+    let build_logs = LogGroup {
+        logical_id: ids::BUILD_LOG_GROUP,
+        name: format!("/aws/codebuild/{}", project.name),
+    };
+    let promotion_logs = LogGroup {
+        logical_id: ids::PROMOTION_LOG_GROUP,
+        name: function.default_log_group_name(),
+    };
 
     let connection = match &config.source.connection_arn {
         Some(arn) => Connection::Existing(arn.clone()),
         None => {
-            template.add(ids::GITHUB_CONNECTION, Connection::resource(&names.connection));
-            Connection::Created { logical_id: ids::GITHUB_CONNECTION }
+            template.add(
+                ids::GITHUB_CONNECTION,
+                Connection::resource(&names.connection),
+            );
+            Connection::Created {
+                logical_id: ids::GITHUB_CONNECTION,
+            }
         }
     };
     let connection_arn = connection.arn();
 
     // Build: push to this repository, write its own log group, read sources and write the
     // image detail artifact in the artifact bucket.
-    let mut build_role = Role::new(ids::BUILD_ROLE, "CodeBuild: builds and pushes the app image", "codebuild.amazonaws.com")
-        .trusted_only_for(project.arn_by_name());
+    let mut build_role = Role::new(
+        ids::BUILD_ROLE,
+        "CodeBuild: builds and pushes the app image",
+        "codebuild.amazonaws.com",
+    )
+    .trusted_only_for(project.arn_by_name());
     repository.grant_push(&mut build_role);
     build_logs.grant_write(&mut build_role, "WriteBuildLogs");
     bucket.grant_read_write(&mut build_role);
@@ -121,25 +150,45 @@ pub fn synthesize(config: &Config) -> Template {
     // Lambda assumes execution roles without aws:SourceArn/aws:SourceAccount in the request
     // context, so its trust policy cannot be conditioned on them (a condition would make the
     // role unassumable); the role's permissions are what bound it.
-    let mut promotion_role = Role::new(ids::PROMOTION_ROLE, "Lambda: moves the promotion tag to the built digest", "lambda.amazonaws.com");
+    let mut promotion_role = Role::new(
+        ids::PROMOTION_ROLE,
+        "Lambda: moves the promotion tag to the built digest",
+        "lambda.amazonaws.com",
+    );
     repository.grant_retag(&mut promotion_role);
     codepipeline::grant_put_job_result(&mut promotion_role);
     promotion_logs.grant_write(&mut promotion_role, "WritePromotionLogs");
 
     // Pipeline: read the source through the connection, run the build, invoke the promotion,
     // and move artifacts through the artifact bucket.
-    let mut pipeline_role = Role::new(ids::PIPELINE_ROLE, "CodePipeline: runs the source, build and promotion actions", "codepipeline.amazonaws.com")
-        .trusted_only_for(pipeline.arn_by_name());
+    let mut pipeline_role = Role::new(
+        ids::PIPELINE_ROLE,
+        "CodePipeline: runs the source, build and promotion actions",
+        "codepipeline.amazonaws.com",
+    )
+    .trusted_only_for(pipeline.arn_by_name());
     connection.grant_use(&mut pipeline_role);
     project.grant_start(&mut pipeline_role);
     function.grant_invoke(&mut pipeline_role);
     bucket.grant_read_write(&mut pipeline_role);
 
-    template.add(ids::ARTIFACT_BUCKET, bucket.resource(config.artifacts.expiration_days));
+    template.add(
+        ids::ARTIFACT_BUCKET,
+        bucket.resource(config.artifacts.expiration_days),
+    );
     template.add(ids::ARTIFACT_BUCKET_POLICY, bucket.tls_only_policy());
-    template.add(ids::IMAGE_REPOSITORY, repository.resource(&[PRODUCTION_TAG], config.images.keep_last));
-    template.add(ids::BUILD_LOG_GROUP, build_logs.resource(config.logs.retention_days));
-    template.add(ids::PROMOTION_LOG_GROUP, promotion_logs.resource(config.logs.retention_days));
+    template.add(
+        ids::IMAGE_REPOSITORY,
+        repository.resource(&[PRODUCTION_TAG], config.images.keep_last),
+    );
+    template.add(
+        ids::BUILD_LOG_GROUP,
+        build_logs.resource(config.logs.retention_days),
+    );
+    template.add(
+        ids::PROMOTION_LOG_GROUP,
+        promotion_logs.resource(config.logs.retention_days),
+    );
     template.add(
         ids::BUILD_PROJECT,
         project.resource(BuildProjectProps {
@@ -179,7 +228,18 @@ pub fn synthesize(config: &Config) -> Template {
         template.add(&id, role.into_resource());
     }
 
-    outputs(&mut template, config, &bucket, &repository, &project, &function, &pipeline, &build_logs, &promotion_logs, connection_arn);
+    outputs(
+        &mut template,
+        config,
+        &bucket,
+        &repository,
+        &project,
+        &function,
+        &pipeline,
+        &build_logs,
+        &promotion_logs,
+        connection_arn,
+    );
     tags::apply(&mut template, &config.effective_tags());
     template
 }
@@ -254,29 +314,64 @@ fn stages(
 /// `trigger = "webhook"`: GitHub -> signed-delivery receiver (public function URL) -> push
 /// event bus -> rule (this repository, this branch, not a deletion) -> StartPipelineExecution.
 /// Returns the roles it created, for the caller to add with the others.
-fn webhook_trigger(template: &mut Template, config: &Config, names: &Names, pipeline: &Pipeline) -> [Role; 2] {
-    let secret = GeneratedSecret { logical_id: ids::WEBHOOK_SECRET };
-    let bus = EventBus { logical_id: ids::PUSH_EVENT_BUS, name: names.push_event_bus.clone() };
-    let receiver = Function { logical_id: ids::WEBHOOK_FUNCTION, name: names.webhook_function.clone() };
-    let logs = LogGroup { logical_id: ids::WEBHOOK_LOG_GROUP, name: receiver.default_log_group_name() };
+fn webhook_trigger(
+    template: &mut Template,
+    config: &Config,
+    names: &Names,
+    pipeline: &Pipeline,
+) -> [Role; 2] {
+    let secret = GeneratedSecret {
+        logical_id: ids::WEBHOOK_SECRET,
+    };
+    let bus = EventBus {
+        logical_id: ids::PUSH_EVENT_BUS,
+        name: names.push_event_bus.clone(),
+    };
+    let receiver = Function {
+        logical_id: ids::WEBHOOK_FUNCTION,
+        name: names.webhook_function.clone(),
+    };
+    let logs = LogGroup {
+        logical_id: ids::WEBHOOK_LOG_GROUP,
+        name: receiver.default_log_group_name(),
+    };
 
     // Receiver: read the one secret, publish to the one bus, write its logs. (Lambda: no
     // confused-deputy condition possible on an execution role's trust, see above.)
-    let mut receiver_role = Role::new(ids::WEBHOOK_ROLE, "Lambda: verifies GitHub webhook deliveries and publishes pushes", "lambda.amazonaws.com");
+    let mut receiver_role = Role::new(
+        ids::WEBHOOK_ROLE,
+        "Lambda: verifies GitHub webhook deliveries and publishes pushes",
+        "lambda.amazonaws.com",
+    );
     secret.grant_read(&mut receiver_role);
     bus.grant_put_events(&mut receiver_role);
     logs.grant_write(&mut receiver_role, "WriteWebhookLogs");
 
     // Rule target: start this pipeline only, and only on behalf of this rule.
-    let rule_arn = crate::template::intrinsics::regional_arn("events", &format!("rule/{}/{}", bus.name, names.push_rule));
-    let mut rule_role = Role::new(ids::PUSH_RULE_ROLE, "EventBridge: starts the pipeline on pushes to the branch", "events.amazonaws.com")
-        .trusted_only_for(rule_arn);
+    let rule_arn = crate::template::intrinsics::regional_arn(
+        "events",
+        &format!("rule/{}/{}", bus.name, names.push_rule),
+    );
+    let mut rule_role = Role::new(
+        ids::PUSH_RULE_ROLE,
+        "EventBridge: starts the pipeline on pushes to the branch",
+        "events.amazonaws.com",
+    )
+    .trusted_only_for(rule_arn);
     pipeline.grant_start_execution(&mut rule_role);
 
     let reserved = config.webhook.reserved_concurrency;
-    template.add(ids::WEBHOOK_SECRET, secret.resource("Shared secret of the GitHub webhook; paste it into the webhook's Secret field"));
+    template.add(
+        ids::WEBHOOK_SECRET,
+        secret.resource(
+            "Shared secret of the GitHub webhook; paste it into the webhook's Secret field",
+        ),
+    );
     template.add(ids::PUSH_EVENT_BUS, bus.resource());
-    template.add(ids::WEBHOOK_LOG_GROUP, logs.resource(config.logs.retention_days));
+    template.add(
+        ids::WEBHOOK_LOG_GROUP,
+        logs.resource(config.logs.retention_days),
+    );
     template.add(
         ids::WEBHOOK_FUNCTION,
         receiver.resource(FunctionProps {
@@ -304,7 +399,11 @@ fn webhook_trigger(template: &mut Template, config: &Config, names: &Names, pipe
     // The target ARN is written out from the pipeline's name; order the rule after it anyway.
     template.add(ids::PUSH_RULE, rule.depends_on(ids::PIPELINE));
 
-    template.output("WebhookUrl", "Payload URL of the GitHub webhook (content type application/json, push events)", crate::template::intrinsics::get_att(ids::WEBHOOK_URL, "FunctionUrl"));
+    template.output(
+        "WebhookUrl",
+        "Payload URL of the GitHub webhook (content type application/json, push events)",
+        crate::template::intrinsics::get_att(ids::WEBHOOK_URL, "FunctionUrl"),
+    );
     template.output(
         "WebhookSecretArn",
         "Secret of the GitHub webhook: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this ARN>",
@@ -317,7 +416,10 @@ fn webhook_trigger(template: &mut Template, config: &Config, names: &Names, pipe
 /// branch and the configured file paths.
 fn native_trigger(config: &Config) -> Value {
     let mut push = serde_json::Map::new();
-    push.insert("Branches".into(), json!({ "Includes": [config.source.branch] }));
+    push.insert(
+        "Branches".into(),
+        json!({ "Includes": [config.source.branch] }),
+    );
     let paths = &config.source.file_paths;
     if !paths.include.is_empty() || !paths.exclude.is_empty() {
         let mut file_paths = serde_json::Map::new();
@@ -348,15 +450,47 @@ fn outputs(
     promotion_logs: &LogGroup,
     connection_arn: Value,
 ) {
-    template.output("ArtifactBucketName", "Artifact store bucket of the pipeline", bucket.name());
-    template.output("ArtifactBucketArn", "ARN of the artifact store bucket", bucket.arn());
-    template.output("RepositoryUri", "ECR repository the build pushes to", repository.uri());
+    template.output(
+        "ArtifactBucketName",
+        "Artifact store bucket of the pipeline",
+        bucket.name(),
+    );
+    template.output(
+        "ArtifactBucketArn",
+        "ARN of the artifact store bucket",
+        bucket.arn(),
+    );
+    template.output(
+        "RepositoryUri",
+        "ECR repository the build pushes to",
+        repository.uri(),
+    );
     template.output("PipelineName", "CodePipeline pipeline", pipeline.name_ref());
-    template.output("PipelineConsoleUrl", "Pipeline executions in the AWS console", pipeline.console_url());
-    template.output("BuildProjectName", "CodeBuild project building the image", project.name_ref());
-    template.output("PromotionFunctionArn", "Lambda function promoting built digests", function.arn());
-    template.output("BuildLogGroupName", "CloudWatch Logs group of the builds", build_logs.name_ref());
-    template.output("PromotionLogGroupName", "CloudWatch Logs group of the promotion function", promotion_logs.name_ref());
+    template.output(
+        "PipelineConsoleUrl",
+        "Pipeline executions in the AWS console",
+        pipeline.console_url(),
+    );
+    template.output(
+        "BuildProjectName",
+        "CodeBuild project building the image",
+        project.name_ref(),
+    );
+    template.output(
+        "PromotionFunctionArn",
+        "Lambda function promoting built digests",
+        function.arn(),
+    );
+    template.output(
+        "BuildLogGroupName",
+        "CloudWatch Logs group of the builds",
+        build_logs.name_ref(),
+    );
+    template.output(
+        "PromotionLogGroupName",
+        "CloudWatch Logs group of the promotion function",
+        promotion_logs.name_ref(),
+    );
     let connection_note = if config.source.connection_arn.is_some() {
         "GitHub connection used by the Source action (from shipline.toml)".to_owned()
     } else {

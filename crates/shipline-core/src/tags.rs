@@ -31,7 +31,9 @@ pub fn tag_shape(type_name: &str) -> TagShape {
         | "AWS::SecretsManager::Secret"
         | "AWS::Events::EventBus"
         | "AWS::Events::Rule" => TagShape::KeyValueList,
-        "AWS::S3::BucketPolicy" | "AWS::Lambda::Url" | "AWS::Lambda::Permission" => TagShape::Untaggable,
+        "AWS::S3::BucketPolicy" | "AWS::Lambda::Url" | "AWS::Lambda::Permission" => {
+            TagShape::Untaggable
+        }
         other => panic!("tag_shape: no tag shape recorded for {other}"),
     }
 }
@@ -41,11 +43,16 @@ pub fn apply(template: &mut Template, tags: &BTreeMap<String, String>) {
     if tags.is_empty() {
         return;
     }
-    let list: Vec<Value> = tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect();
+    let list: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| json!({ "Key": k, "Value": v }))
+        .collect();
     for resource in template.resources.values_mut() {
         match tag_shape(resource.type_name) {
             TagShape::KeyValueList => {
-                resource.properties.insert("Tags".to_owned(), Value::Array(list.clone()));
+                resource
+                    .properties
+                    .insert("Tags".to_owned(), Value::Array(list.clone()));
             }
             TagShape::Untaggable => {}
         }

@@ -25,13 +25,19 @@ fn main() -> ExitCode {
         }
     };
     if let ConfigSource::EmbeddedDefault = source {
-        eprintln!("note: no shipline.toml here; using the embedded default pipeline (placeholder repository {})", shipline_core::config::PLACEHOLDER_REPOSITORY);
+        eprintln!(
+            "note: no shipline.toml here; using the embedded default pipeline (placeholder repository {})",
+            shipline_core::config::PLACEHOLDER_REPOSITORY
+        );
     }
     match cli.command {
         Command::Synth { format } => {
             let text = commands::synth::run(&config, format.into());
             let mut stdout = std::io::stdout().lock();
-            if let Err(err) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            if let Err(err) = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 // A closed pipe (e.g. `| head`) is not worth a panic.
                 if err.kind() != std::io::ErrorKind::BrokenPipe {
                     eprintln!("error: writing the template: {err}");

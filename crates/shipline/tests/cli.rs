@@ -25,7 +25,11 @@ impl Run {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_shipline")).args(args).current_dir(&self.dir).output().unwrap()
+        Command::new(env!("CARGO_BIN_EXE_shipline"))
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .unwrap()
     }
 }
 
@@ -50,7 +54,10 @@ fn synth_without_config_prints_the_default_pipeline_as_json() {
     let template: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
     assert!(template["Resources"]["Pipeline"].is_object());
-    assert!(stderr(&out).contains("embedded default pipeline"), "the user is told no config was found");
+    assert!(
+        stderr(&out).contains("embedded default pipeline"),
+        "the user is told no config was found"
+    );
 }
 
 #[test]
@@ -61,26 +68,38 @@ fn synth_yaml_is_the_same_template_as_json() {
     assert_eq!(yaml.status.code(), Some(0));
     let from_yaml: Value = serde_norway::from_str(&stdout(&yaml)).unwrap();
     assert_eq!(json, from_yaml);
-    assert!(stdout(&yaml).contains("Fn::GetAtt"), "long-form intrinsics, no custom YAML tags");
+    assert!(
+        stdout(&yaml).contains("Fn::GetAtt"),
+        "long-form intrinsics, no custom YAML tags"
+    );
 }
 
 #[test]
 fn synth_is_deterministic() {
-    let run = Run::new("deterministic").with_config("[app]\nname = \"orders\"\n[tags]\nB = \"2\"\nA = \"1\"\n");
+    let run = Run::new("deterministic")
+        .with_config("[app]\nname = \"orders\"\n[tags]\nB = \"2\"\nA = \"1\"\n");
     for format in ["json", "yaml"] {
         let first = run.run(&["synth", "--format", format]);
         let second = run.run(&["synth", "--format", format]);
         assert_eq!(first.status.code(), Some(0));
-        assert_eq!(first.stdout, second.stdout, "{format} output differs between runs");
+        assert_eq!(
+            first.stdout, second.stdout,
+            "{format} output differs between runs"
+        );
     }
 }
 
 #[test]
 fn synth_reads_shipline_toml_from_the_working_directory() {
-    let out = Run::new("cwd").with_config("[app]\nname = \"orders\"\n").run(&["synth"]);
+    let out = Run::new("cwd")
+        .with_config("[app]\nname = \"orders\"\n")
+        .run(&["synth"]);
     assert_eq!(out.status.code(), Some(0));
     let template: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(template["Resources"]["ImageRepository"]["Properties"]["RepositoryName"], "orders");
+    assert_eq!(
+        template["Resources"]["ImageRepository"]["Properties"]["RepositoryName"],
+        "orders"
+    );
     assert!(!stderr(&out).contains("embedded default"));
 }
 
@@ -88,7 +107,11 @@ fn synth_reads_shipline_toml_from_the_working_directory() {
 fn explicit_config_that_does_not_exist_is_an_error() {
     let out = Run::new("missing").run(&["synth", "--config", "nope.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("nope.toml: cannot read the file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nope.toml: cannot read the file"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -98,67 +121,273 @@ fn unknown_command_line_flag_is_a_usage_error() {
 }
 
 /// (name, config text, expected line, expected key, words the message must contain)
-type Malformed = (&'static str, &'static str, Option<usize>, Option<&'static str>, &'static str);
+type Malformed = (
+    &'static str,
+    &'static str,
+    Option<usize>,
+    Option<&'static str>,
+    &'static str,
+);
 const MALFORMED: &[Malformed] = &[
     ("empty file", "", None, None, "the file is empty"),
-    ("only comments", "# nothing here\n\n", None, None, "the file is empty"),
-    ("invalid toml", "[app\nname = \"x\"\n", Some(1), None, "help: fix the TOML syntax"),
-    ("unterminated string", "[app]\nname = \"orders\n", Some(2), None, "help:"),
-    ("unknown section", "[aplication]\nname = \"orders\"\n", Some(1), Some("aplication"), "unknown field"),
-    ("unknown key", "[app]\nname = \"orders\"\nnmae = \"x\"\n", Some(3), Some("app.nmae"), "unknown field"),
-    ("unknown nested key", "[source]\nrepository = \"a/b\"\nbrnch = \"main\"\n", Some(3), Some("source.brnch"), "unknown field"),
-    ("wrong type for name", "[app]\nname = 42\n", Some(2), Some("app.name"), "invalid type"),
-    ("wrong type for number", "[logs]\nretention_days = \"seven\"\n", Some(2), Some("logs.retention_days"), "invalid type"),
-    ("negative number", "[images]\nkeep_last = -1\n", Some(2), Some("images.keep_last"), "help:"),
-    ("table instead of value", "[app.name]\nx = 1\n", Some(1), Some("app.name"), "invalid type"),
-    ("duplicate key", "[app]\nname = \"a\"\nname = \"b\"\n", Some(3), None, "duplicate key"),
-    ("uppercase app name", "[app]\nname = \"Orders\"\n", Some(2), Some("app.name"), "lowercase"),
-    ("app name too long", "[app]\nname = \"a-very-long-application-name\"\n", Some(2), Some("app.name"), "2-24"),
-    ("app name with double hyphen", "[app]\nname = \"or--ders\"\n", Some(2), Some("app.name"), "single hyphens"),
-    ("app name ending in hyphen", "[app]\nname = \"orders-\"\n", Some(2), Some("app.name"), "ending with a letter or digit"),
-    ("repository without owner", "[source]\nrepository = \"orders\"\n", Some(2), Some("source.repository"), "owner/repo"),
-    ("repository with spaces", "[source]\nrepository = \"acme/my repo\"\n", Some(2), Some("source.repository"), "owner/repo"),
-    ("branch with spaces", "[source]\nbranch = \"my branch\"\n", Some(2), Some("source.branch"), "git branch name"),
-    ("bad connection arn", "[source]\nconnection_arn = \"arn:aws:s3:::bucket\"\n", Some(2), Some("source.connection_arn"), "connection ARN"),
-    ("absolute dockerfile path", "[build]\ndockerfile = \"/etc/Dockerfile\"\n", Some(2), Some("build.dockerfile"), "relative"),
-    ("context escaping the repo", "[build]\ncontext = \"../other\"\n", Some(2), Some("build.context"), "without '..'"),
-    ("reserved build variable", "[build.environment]\nIMAGE_TAG = \"x\"\n", Some(2), Some("build.environment.IMAGE_TAG"), "reserved"),
-    ("invalid build variable name", "[build.environment]\n\"1BAD\" = \"x\"\n", Some(2), Some("build.environment.1BAD"), "environment variable name"),
-    ("zero expiration", "[artifacts]\nexpiration_days = 0\n", Some(2), Some("artifacts.expiration_days"), "from 1 to 3650"),
-    ("zero images kept", "[images]\nkeep_last = 0\n", Some(2), Some("images.keep_last"), "from 1 to 10000"),
-    ("invalid retention", "[logs]\nretention_days = 8\n", Some(2), Some("logs.retention_days"), "1, 3, 5, 7, 14"),
-    ("reserved tag prefix", "[tags]\n\"aws:owner\" = \"me\"\n", Some(2), Some("tags.aws:owner"), "aws: prefix"),
-    ("unknown trigger", "[source]\ntrigger = \"poll\"\n", Some(2), Some("source.trigger"), "unknown variant"),
-    ("file paths with the webhook", "[source.file_paths]\ninclude = [\"src/**\"]\n", Some(1), Some("source.file_paths"), "set `trigger = \"connection\"`"),
-    ("too much reserved concurrency", "[webhook]\nreserved_concurrency = 5000\n", Some(2), Some("webhook.reserved_concurrency"), "from 0 to 1000"),
-    ("invalid tag value", "[tags]\nOwner = \"a;b\"\n", Some(2), Some("tags.Owner"), "tag value"),
+    (
+        "only comments",
+        "# nothing here\n\n",
+        None,
+        None,
+        "the file is empty",
+    ),
+    (
+        "invalid toml",
+        "[app\nname = \"x\"\n",
+        Some(1),
+        None,
+        "help: fix the TOML syntax",
+    ),
+    (
+        "unterminated string",
+        "[app]\nname = \"orders\n",
+        Some(2),
+        None,
+        "help:",
+    ),
+    (
+        "unknown section",
+        "[aplication]\nname = \"orders\"\n",
+        Some(1),
+        Some("aplication"),
+        "unknown field",
+    ),
+    (
+        "unknown key",
+        "[app]\nname = \"orders\"\nnmae = \"x\"\n",
+        Some(3),
+        Some("app.nmae"),
+        "unknown field",
+    ),
+    (
+        "unknown nested key",
+        "[source]\nrepository = \"a/b\"\nbrnch = \"main\"\n",
+        Some(3),
+        Some("source.brnch"),
+        "unknown field",
+    ),
+    (
+        "wrong type for name",
+        "[app]\nname = 42\n",
+        Some(2),
+        Some("app.name"),
+        "invalid type",
+    ),
+    (
+        "wrong type for number",
+        "[logs]\nretention_days = \"seven\"\n",
+        Some(2),
+        Some("logs.retention_days"),
+        "invalid type",
+    ),
+    (
+        "negative number",
+        "[images]\nkeep_last = -1\n",
+        Some(2),
+        Some("images.keep_last"),
+        "help:",
+    ),
+    (
+        "table instead of value",
+        "[app.name]\nx = 1\n",
+        Some(1),
+        Some("app.name"),
+        "invalid type",
+    ),
+    (
+        "duplicate key",
+        "[app]\nname = \"a\"\nname = \"b\"\n",
+        Some(3),
+        None,
+        "duplicate key",
+    ),
+    (
+        "uppercase app name",
+        "[app]\nname = \"Orders\"\n",
+        Some(2),
+        Some("app.name"),
+        "lowercase",
+    ),
+    (
+        "app name too long",
+        "[app]\nname = \"a-very-long-application-name\"\n",
+        Some(2),
+        Some("app.name"),
+        "2-24",
+    ),
+    (
+        "app name with double hyphen",
+        "[app]\nname = \"or--ders\"\n",
+        Some(2),
+        Some("app.name"),
+        "single hyphens",
+    ),
+    (
+        "app name ending in hyphen",
+        "[app]\nname = \"orders-\"\n",
+        Some(2),
+        Some("app.name"),
+        "ending with a letter or digit",
+    ),
+    (
+        "repository without owner",
+        "[source]\nrepository = \"orders\"\n",
+        Some(2),
+        Some("source.repository"),
+        "owner/repo",
+    ),
+    (
+        "repository with spaces",
+        "[source]\nrepository = \"acme/my repo\"\n",
+        Some(2),
+        Some("source.repository"),
+        "owner/repo",
+    ),
+    (
+        "branch with spaces",
+        "[source]\nbranch = \"my branch\"\n",
+        Some(2),
+        Some("source.branch"),
+        "git branch name",
+    ),
+    (
+        "bad connection arn",
+        "[source]\nconnection_arn = \"arn:aws:s3:::bucket\"\n",
+        Some(2),
+        Some("source.connection_arn"),
+        "connection ARN",
+    ),
+    (
+        "absolute dockerfile path",
+        "[build]\ndockerfile = \"/etc/Dockerfile\"\n",
+        Some(2),
+        Some("build.dockerfile"),
+        "relative",
+    ),
+    (
+        "context escaping the repo",
+        "[build]\ncontext = \"../other\"\n",
+        Some(2),
+        Some("build.context"),
+        "without '..'",
+    ),
+    (
+        "reserved build variable",
+        "[build.environment]\nIMAGE_TAG = \"x\"\n",
+        Some(2),
+        Some("build.environment.IMAGE_TAG"),
+        "reserved",
+    ),
+    (
+        "invalid build variable name",
+        "[build.environment]\n\"1BAD\" = \"x\"\n",
+        Some(2),
+        Some("build.environment.1BAD"),
+        "environment variable name",
+    ),
+    (
+        "zero expiration",
+        "[artifacts]\nexpiration_days = 0\n",
+        Some(2),
+        Some("artifacts.expiration_days"),
+        "from 1 to 3650",
+    ),
+    (
+        "zero images kept",
+        "[images]\nkeep_last = 0\n",
+        Some(2),
+        Some("images.keep_last"),
+        "from 1 to 10000",
+    ),
+    (
+        "invalid retention",
+        "[logs]\nretention_days = 8\n",
+        Some(2),
+        Some("logs.retention_days"),
+        "1, 3, 5, 7, 14",
+    ),
+    (
+        "reserved tag prefix",
+        "[tags]\n\"aws:owner\" = \"me\"\n",
+        Some(2),
+        Some("tags.aws:owner"),
+        "aws: prefix",
+    ),
+    (
+        "unknown trigger",
+        "[source]\ntrigger = \"poll\"\n",
+        Some(2),
+        Some("source.trigger"),
+        "unknown variant",
+    ),
+    (
+        "file paths with the webhook",
+        "[source.file_paths]\ninclude = [\"src/**\"]\n",
+        Some(1),
+        Some("source.file_paths"),
+        "set `trigger = \"connection\"`",
+    ),
+    (
+        "too much reserved concurrency",
+        "[webhook]\nreserved_concurrency = 5000\n",
+        Some(2),
+        Some("webhook.reserved_concurrency"),
+        "from 0 to 1000",
+    ),
+    (
+        "invalid tag value",
+        "[tags]\nOwner = \"a;b\"\n",
+        Some(2),
+        Some("tags.Owner"),
+        "tag value",
+    ),
 ];
 
 #[test]
 fn malformed_configs_give_one_clear_error_and_exit_2() {
     assert!(MALFORMED.len() >= 20);
     for (name, text, line, key, words) in MALFORMED {
-        let out = Run::new(&name.replace(' ', "-")).with_config(text).run(&["synth"]);
+        let out = Run::new(&name.replace(' ', "-"))
+            .with_config(text)
+            .run(&["synth"]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert_eq!(err.matches("error:").count(), 1, "{name}: exactly one error\n{err}");
+        assert_eq!(
+            err.matches("error:").count(),
+            1,
+            "{name}: exactly one error\n{err}"
+        );
         assert!(err.contains("help:"), "{name}: says how to fix it\n{err}");
         assert!(err.contains(words), "{name}: expected {words:?} in\n{err}");
         match line {
-            Some(line) => assert!(err.contains(&format!("error: shipline.toml:{line}:")), "{name}: expected line {line} in\n{err}"),
+            Some(line) => assert!(
+                err.contains(&format!("error: shipline.toml:{line}:")),
+                "{name}: expected line {line} in\n{err}"
+            ),
             None => assert!(err.starts_with("error: shipline.toml: "), "{name}: {err}"),
         }
         if let Some(key) = key {
-            assert!(err.contains(&format!("`{key}`")), "{name}: expected key `{key}` in\n{err}");
+            assert!(
+                err.contains(&format!("`{key}`")),
+                "{name}: expected key `{key}` in\n{err}"
+            );
         }
     }
 }
 
 #[test]
 fn config_error_shows_the_offending_line() {
-    let out = Run::new("snippet").with_config("[app]\nname = \"orders\"\n\n[logs]\nretention_days = 8\n").run(&["synth"]);
+    let out = Run::new("snippet")
+        .with_config("[app]\nname = \"orders\"\n\n[logs]\nretention_days = 8\n")
+        .run(&["synth"]);
     let err = stderr(&out);
     assert!(err.contains("5 | retention_days = 8"), "{err}");
     assert!(err.contains("error: shipline.toml:5:18: `logs.retention_days`: 8 is not a retention period CloudWatch Logs accepts"), "{err}");
@@ -166,16 +395,29 @@ fn config_error_shows_the_offending_line() {
 
 #[test]
 fn synth_tells_what_to_do_by_hand_after_deploying() {
-    let out = Run::new("next-webhook").with_config("[source]\nrepository = \"acme/orders\"\n").run(&["synth"]);
+    let out = Run::new("next-webhook")
+        .with_config("[source]\nrepository = \"acme/orders\"\n")
+        .run(&["synth"]);
     let err = stderr(&out);
-    assert!(err.contains("register the webhook in GitHub (https://github.com/acme/orders/settings/hooks/new)"), "{err}");
+    assert!(
+        err.contains(
+            "register the webhook in GitHub (https://github.com/acme/orders/settings/hooks/new)"
+        ),
+        "{err}"
+    );
     assert!(err.contains("Content type: application/json"), "{err}");
     assert!(err.contains("aws secretsmanager get-secret-value"), "{err}");
     assert!(err.contains("authorize the GitHub connection"), "{err}");
 
     let arn = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666";
     let out = Run::new("next-native")
-        .with_config(&format!("[source]\ntrigger = \"connection\"\nconnection_arn = \"{arn}\"\n"))
+        .with_config(&format!(
+            "[source]\ntrigger = \"connection\"\nconnection_arn = \"{arn}\"\n"
+        ))
         .run(&["synth"]);
-    assert_eq!(stderr(&out), "", "nothing to do by hand with an authorized connection and the native trigger");
+    assert_eq!(
+        stderr(&out),
+        "",
+        "nothing to do by hand with an authorized connection and the native trigger"
+    );
 }

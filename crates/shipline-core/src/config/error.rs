@@ -30,10 +30,26 @@ pub struct ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    fn at(file: &str, text: &str, offset: Option<usize>, key: Option<String>, message: String, help: String) -> Self {
+    fn at(
+        file: &str,
+        text: &str,
+        offset: Option<usize>,
+        key: Option<String>,
+        message: String,
+        help: String,
+    ) -> Self {
         let position = offset.map(|o| locate::line_col(text, o));
-        let source_line = position.and_then(|(line, _)| text.lines().nth(line - 1)).map(str::to_owned);
-        ConfigError { file: file.to_owned(), position, key, message, help, source_line }
+        let source_line = position
+            .and_then(|(line, _)| text.lines().nth(line - 1))
+            .map(str::to_owned);
+        ConfigError {
+            file: file.to_owned(),
+            position,
+            key,
+            message,
+            help,
+            source_line,
+        }
     }
 
     pub(super) fn empty(file: &str) -> Self {
@@ -48,7 +64,14 @@ impl ConfigError {
     }
 
     pub(super) fn unreadable(file: &str, err: &std::io::Error) -> Self {
-        ConfigError::at(file, "", None, None, format!("cannot read the file: {err}"), "check the path and its permissions".to_owned())
+        ConfigError::at(
+            file,
+            "",
+            None,
+            None,
+            format!("cannot read the file: {err}"),
+            "check the path and its permissions".to_owned(),
+        )
     }
 
     pub(super) fn from_toml(file: &str, text: &str, err: &toml::de::Error) -> Self {
@@ -64,12 +87,26 @@ impl ConfigError {
         } else {
             "fix the TOML syntax at the marked position (see https://toml.io)"
         };
-        ConfigError::at(file, text, span.map(|s| s.start), key, message, help.to_owned())
+        ConfigError::at(
+            file,
+            text,
+            span.map(|s| s.start),
+            key,
+            message,
+            help.to_owned(),
+        )
     }
 
     pub(super) fn from_problem(file: &str, text: &str, problem: Problem) -> Self {
         let offset = locate::span_of(text, &problem.key).map(|s| s.start);
-        ConfigError::at(file, text, offset, Some(problem.key), problem.message, problem.help)
+        ConfigError::at(
+            file,
+            text,
+            offset,
+            Some(problem.key),
+            problem.message,
+            problem.help,
+        )
     }
 }
 

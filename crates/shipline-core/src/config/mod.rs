@@ -91,7 +91,9 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        WebhookConfig { reserved_concurrency: 5 }
+        WebhookConfig {
+            reserved_concurrency: 5,
+        }
     }
 }
 
@@ -141,7 +143,9 @@ pub fn default_tags() -> BTreeMap<String, String> {
 
 impl Default for AppConfig {
     fn default() -> Self {
-        AppConfig { name: "example-app".to_owned() }
+        AppConfig {
+            name: "example-app".to_owned(),
+        }
     }
 }
 
@@ -169,7 +173,9 @@ impl Default for BuildConfig {
 
 impl Default for ArtifactsConfig {
     fn default() -> Self {
-        ArtifactsConfig { expiration_days: 30 }
+        ArtifactsConfig {
+            expiration_days: 30,
+        }
     }
 }
 
@@ -196,14 +202,16 @@ impl Config {
         }
         let config: Config =
             toml::from_str(text).map_err(|err| ConfigError::from_toml(file, text, &err))?;
-        validate::validate(&config).map_err(|problem| ConfigError::from_problem(file, text, problem))?;
+        validate::validate(&config)
+            .map_err(|problem| ConfigError::from_problem(file, text, problem))?;
         Ok(config)
     }
 
     /// Reads and parses the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::unreadable(&file, &err))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|err| ConfigError::unreadable(&file, &err))?;
         Config::parse(&file, &text)
     }
 

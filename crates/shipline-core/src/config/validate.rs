@@ -1,8 +1,8 @@
 //! Semantic checks on a parsed [`Config`]: names against the strictest AWS naming rule that
 //! applies to them, numbers against the ranges AWS accepts. The first problem found is returned.
 
-use super::{Config, Trigger};
 use super::error::Problem;
+use super::{Config, Trigger};
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`).
 pub const LOG_RETENTION_DAYS: [u32; 22] = [
@@ -15,11 +15,21 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 pub const APP_NAME_MAX: usize = 24;
 
 /// Environment variables shipline's buildspec sets itself; a user value would break the build.
-const RESERVED_BUILD_VARIABLES: [&str; 6] =
-    ["REPOSITORY_URI", "REPOSITORY_NAME", "DOCKERFILE", "BUILD_CONTEXT", "COMMIT_ID", "IMAGE_TAG"];
+const RESERVED_BUILD_VARIABLES: [&str; 6] = [
+    "REPOSITORY_URI",
+    "REPOSITORY_NAME",
+    "DOCKERFILE",
+    "BUILD_CONTEXT",
+    "COMMIT_ID",
+    "IMAGE_TAG",
+];
 
 fn problem(key: &str, message: String, help: &str) -> Problem {
-    Problem { key: key.to_owned(), message, help: help.to_owned() }
+    Problem {
+        key: key.to_owned(),
+        message,
+        help: help.to_owned(),
+    }
 }
 
 pub fn validate(config: &Config) -> Result<(), Problem> {
@@ -30,21 +40,39 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
         connection_arn(arn)?;
     }
     file_paths(config)?;
-    in_range("webhook.reserved_concurrency", config.webhook.reserved_concurrency, 0, 1000,
-        "0 reserves none; the receiver handles one delivery in milliseconds, so a few are plenty")?;
+    in_range(
+        "webhook.reserved_concurrency",
+        config.webhook.reserved_concurrency,
+        0,
+        1000,
+        "0 reserves none; the receiver handles one delivery in milliseconds, so a few are plenty",
+    )?;
     repo_path("build.dockerfile", &config.build.dockerfile)?;
     repo_path("build.context", &config.build.context)?;
     for (name, value) in &config.build.environment {
         build_variable(name, value)?;
     }
-    in_range("artifacts.expiration_days", config.artifacts.expiration_days, 1, 3650,
-        "S3 lifecycle expiration needs at least 1 day; shipline caps it at 3650 (10 years)")?;
-    in_range("images.keep_last", config.images.keep_last, 1, 10_000,
-        "ECR lifecycle rules keep at least 1 image; a repository holds at most 10000 images by default")?;
+    in_range(
+        "artifacts.expiration_days",
+        config.artifacts.expiration_days,
+        1,
+        3650,
+        "S3 lifecycle expiration needs at least 1 day; shipline caps it at 3650 (10 years)",
+    )?;
+    in_range(
+        "images.keep_last",
+        config.images.keep_last,
+        1,
+        10_000,
+        "ECR lifecycle rules keep at least 1 image; a repository holds at most 10000 images by default",
+    )?;
     if !LOG_RETENTION_DAYS.contains(&config.logs.retention_days) {
         return Err(problem(
             "logs.retention_days",
-            format!("{} is not a retention period CloudWatch Logs accepts", config.logs.retention_days),
+            format!(
+                "{} is not a retention period CloudWatch Logs accepts",
+                config.logs.retention_days
+            ),
             "use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
         ));
     }
@@ -55,7 +83,11 @@ fn in_range(key: &str, value: u32, min: u32, max: u32, why: &str) -> Result<(), 
     if (min..=max).contains(&value) {
         return Ok(());
     }
-    Err(problem(key, format!("{value} is out of range"), &format!("use a whole number from {min} to {max}: {why}")))
+    Err(problem(
+        key,
+        format!("{value} is out of range"),
+        &format!("use a whole number from {min} to {max}: {why}"),
+    ))
 }
 
 /// App names appear in the ECR repository name (lowercase only), CodeBuild project, pipeline,
@@ -65,12 +97,18 @@ fn app_name(name: &str) -> Result<(), Problem> {
     let valid = (2..=APP_NAME_MAX).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.contains("--");
     if valid {
         Ok(())
     } else {
-        Err(problem("app.name", format!("{name:?} is not a valid app name"), help))
+        Err(problem(
+            "app.name",
+            format!("{name:?} is not a valid app name"),
+            help,
+        ))
     }
 }
 
@@ -78,15 +116,25 @@ fn app_name(name: &str) -> Result<(), Problem> {
 /// letters, digits, `.`, `-`, `_`, not `.` or `..`.
 fn repository(full_name: &str) -> Result<(), Problem> {
     let help = "use the GitHub `owner/repo` form, e.g. \"acme/orders\" (owner: letters, digits and inner hyphens, up to 39; repo: letters, digits, '.', '-', '_', up to 100)";
-    let bad = || Err(problem("source.repository", format!("{full_name:?} is not a GitHub repository id"), help));
-    let Some((owner, repo)) = full_name.split_once('/') else { return bad() };
+    let bad = || {
+        Err(problem(
+            "source.repository",
+            format!("{full_name:?} is not a GitHub repository id"),
+            help,
+        ))
+    };
+    let Some((owner, repo)) = full_name.split_once('/') else {
+        return bad();
+    };
     let owner_ok = (1..=39).contains(&owner.len())
         && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !owner.starts_with('-')
         && !owner.ends_with('-')
         && !owner.contains("--");
     let repo_ok = (1..=100).contains(&repo.len())
-        && repo.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && repo
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         && repo != "."
         && repo != "..";
     if owner_ok && repo_ok { Ok(()) } else { bad() }
@@ -102,7 +150,9 @@ fn branch(name: &str) -> Result<(), Problem> {
         && !name.contains("..")
         && !name.contains("//")
         && !name.contains("@{")
-        && name.chars().all(|c| !c.is_control() && !c.is_whitespace() && !"~^:?*[\\\"'`$".contains(c));
+        && name
+            .chars()
+            .all(|c| !c.is_control() && !c.is_whitespace() && !"~^:?*[\\\"'`$".contains(c));
     if valid {
         Ok(())
     } else {
@@ -122,7 +172,9 @@ fn connection_arn(arn: &str) -> Result<(), Problem> {
         && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
         && matches!(parts[2], "codeconnections" | "codestar-connections")
         && !parts[3].is_empty()
-        && parts[3].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && parts[3]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
         && parts[5].strip_prefix("connection/").is_some_and(|id| {
@@ -146,7 +198,9 @@ fn repo_path(key: &str, path: &str) -> Result<(), Problem> {
         && path.len() <= 1024
         && !path.starts_with('/')
         && !path.split('/').any(|segment| segment == "..")
-        && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'));
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'));
     if valid {
         Ok(())
     } else {
@@ -163,16 +217,25 @@ fn build_variable(name: &str, value: &str) -> Result<(), Problem> {
     let valid_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid_name {
-        return Err(problem(&key, format!("{name:?} is not a valid environment variable name"),
-            "use letters, digits and '_', not starting with a digit"));
+        return Err(problem(
+            &key,
+            format!("{name:?} is not a valid environment variable name"),
+            "use letters, digits and '_', not starting with a digit",
+        ));
     }
     if name.starts_with("CODEBUILD_") || RESERVED_BUILD_VARIABLES.contains(&name) {
-        return Err(problem(&key, format!("{name} is set by CodeBuild or by shipline's buildspec"),
-            "rename the variable: names starting with CODEBUILD_ and REPOSITORY_URI, REPOSITORY_NAME, DOCKERFILE, BUILD_CONTEXT, COMMIT_ID, IMAGE_TAG are reserved"));
+        return Err(problem(
+            &key,
+            format!("{name} is set by CodeBuild or by shipline's buildspec"),
+            "rename the variable: names starting with CODEBUILD_ and REPOSITORY_URI, REPOSITORY_NAME, DOCKERFILE, BUILD_CONTEXT, COMMIT_ID, IMAGE_TAG are reserved",
+        ));
     }
     if value.len() > 4096 {
-        return Err(problem(&key, format!("the value is {} bytes long", value.len()),
-            "keep plain-text build variables under 4096 bytes; store larger values in SSM Parameter Store"));
+        return Err(problem(
+            &key,
+            format!("the value is {} bytes long", value.len()),
+            "keep plain-text build variables under 4096 bytes; store larger values in SSM Parameter Store",
+        ));
     }
     Ok(())
 }
@@ -185,20 +248,34 @@ fn tags(config: &Config) -> Result<(), Problem> {
     for (key, value) in &config.tags {
         let path = format!("tags.{key}");
         if key.is_empty() || key.chars().count() > 128 || !key.chars().all(allowed) {
-            return Err(problem(&path, format!("{key:?} is not a valid tag key"),
-                "use 1-128 letters, digits, spaces and _ . : / = + - @"));
+            return Err(problem(
+                &path,
+                format!("{key:?} is not a valid tag key"),
+                "use 1-128 letters, digits, spaces and _ . : / = + - @",
+            ));
         }
         if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(problem(&path, format!("{key:?} uses the reserved aws: prefix"), "choose a key without the aws: prefix"));
+            return Err(problem(
+                &path,
+                format!("{key:?} uses the reserved aws: prefix"),
+                "choose a key without the aws: prefix",
+            ));
         }
         if value.chars().count() > 256 || !value.chars().all(allowed) {
-            return Err(problem(&path, format!("{value:?} is not a valid tag value"),
-                "use up to 256 letters, digits, spaces and _ . : / = + - @"));
+            return Err(problem(
+                &path,
+                format!("{value:?} is not a valid tag value"),
+                "use up to 256 letters, digits, spaces and _ . : / = + - @",
+            ));
         }
     }
     let count = config.effective_tags().len();
     if count > 50 {
-        return Err(problem("tags", format!("{count} tags, counting the defaults"), "AWS resources take at most 50 tags; remove some"));
+        return Err(problem(
+            "tags",
+            format!("{count} tags, counting the defaults"),
+            "AWS resources take at most 50 tags; remove some",
+        ));
     }
     Ok(())
 }
@@ -206,19 +283,32 @@ fn tags(config: &Config) -> Result<(), Problem> {
 /// File-path filters belong to the native trigger; the webhook rule filters on branch only.
 fn file_paths(config: &Config) -> Result<(), Problem> {
     let paths = &config.source.file_paths;
-    if config.source.trigger == Trigger::Webhook && !(paths.include.is_empty() && paths.exclude.is_empty()) {
+    if config.source.trigger == Trigger::Webhook
+        && !(paths.include.is_empty() && paths.exclude.is_empty())
+    {
         return Err(problem(
             "source.file_paths",
             "file-path filters only apply to the native trigger".to_owned(),
             "set `trigger = \"connection\"` in [source] to filter pushes by path, or remove [source.file_paths]",
         ));
     }
-    for (key, list) in [("source.file_paths.include", &paths.include), ("source.file_paths.exclude", &paths.exclude)] {
+    for (key, list) in [
+        ("source.file_paths.include", &paths.include),
+        ("source.file_paths.exclude", &paths.exclude),
+    ] {
         if list.len() > 8 {
-            return Err(problem(key, format!("{} patterns", list.len()), "CodePipeline accepts at most 8 file-path patterns per list"));
+            return Err(problem(
+                key,
+                format!("{} patterns", list.len()),
+                "CodePipeline accepts at most 8 file-path patterns per list",
+            ));
         }
         if let Some(bad) = list.iter().find(|p| p.is_empty() || p.len() > 255) {
-            return Err(problem(key, format!("{bad:?} is not a usable glob pattern"), "use 1-255 characters, e.g. \"src/**\""));
+            return Err(problem(
+                key,
+                format!("{bad:?} is not a usable glob pattern"),
+                "use 1-255 characters, e.g. \"src/**\"",
+            ));
         }
     }
     Ok(())

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::{get_att, ref_, regional_arn};
 use crate::template::Resource;
+use crate::template::intrinsics::{get_att, ref_, regional_arn};
 
 /// The buildspec. Inputs arrive as environment variables (`REPOSITORY_URI`, `REPOSITORY_NAME`,
 /// `DOCKERFILE`, `BUILD_CONTEXT` from the project; `COMMIT_ID` from the pipeline's Source
@@ -60,7 +60,12 @@ impl BuildProject {
             plaintext("DOCKERFILE", json!(props.dockerfile)),
             plaintext("BUILD_CONTEXT", json!(props.context)),
         ];
-        variables.extend(props.extra_environment.into_iter().map(|(k, v)| plaintext(&k, json!(v))));
+        variables.extend(
+            props
+                .extra_environment
+                .into_iter()
+                .map(|(k, v)| plaintext(&k, json!(v))),
+        );
         Resource::new("AWS::CodeBuild::Project")
             .prop("Name", json!(self.name))
             .prop("Description", json!("Builds the Docker image and pushes it to ECR tagged with the commit id"))

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::{ref_, regional_arn, sub};
 use crate::template::Resource;
+use crate::template::intrinsics::{ref_, regional_arn, sub};
 
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -53,7 +53,11 @@ impl Pipeline {
 impl Pipeline {
     /// Start executions of this pipeline (an EventBridge rule target's role).
     pub fn grant_start_execution(&self, role: &mut Role) {
-        role.add(Statement::allow("StartPipeline", &["codepipeline:StartPipelineExecution"], vec![self.arn_by_name()]));
+        role.add(Statement::allow(
+            "StartPipeline",
+            &["codepipeline:StartPipelineExecution"],
+            vec![self.arn_by_name()],
+        ));
     }
 }
 

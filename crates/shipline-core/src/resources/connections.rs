@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::ref_;
 use crate::template::Resource;
+use crate::template::intrinsics::ref_;
 
 /// Where to authorize a pending connection.
 pub const CONSOLE_URL: &str = "https://console.aws.amazon.com/codesuite/settings/connections";

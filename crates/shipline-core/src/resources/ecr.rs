@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::{get_att, ref_};
 use crate::template::Resource;
+use crate::template::intrinsics::{get_att, ref_};
 
 #[derive(Debug, Clone)]
 pub struct ImageRepository {

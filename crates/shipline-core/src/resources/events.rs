@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::{get_att, ref_};
 use crate::template::Resource;
+use crate::template::intrinsics::{get_att, ref_};
 
 /// `source` of the events the webhook receiver publishes.
 pub const PUSH_SOURCE: &str = "shipline.github";
@@ -30,12 +30,19 @@ impl EventBus {
     pub fn resource(&self) -> Resource {
         Resource::new("AWS::Events::EventBus")
             .prop("Name", json!(self.name))
-            .prop("Description", json!("GitHub push events from shipline's webhook receiver"))
+            .prop(
+                "Description",
+                json!("GitHub push events from shipline's webhook receiver"),
+            )
     }
 
     /// Publish events to this bus only.
     pub fn grant_put_events(&self, role: &mut Role) {
-        role.add(Statement::allow("PublishPushEvents", &["events:PutEvents"], vec![self.arn()]));
+        role.add(Statement::allow(
+            "PublishPushEvents",
+            &["events:PutEvents"],
+            vec![self.arn()],
+        ));
     }
 }
 
@@ -54,11 +61,20 @@ pub fn push_pattern(repository: &str, branch: &str) -> Value {
 }
 
 /// A rule on `bus` sending matching events to `target_arn` through `role`.
-pub fn rule(bus: &EventBus, description: &str, pattern: Value, target_arn: Value, role: &Role) -> Resource {
+pub fn rule(
+    bus: &EventBus,
+    description: &str,
+    pattern: Value,
+    target_arn: Value,
+    role: &Role,
+) -> Resource {
     Resource::new("AWS::Events::Rule")
         .prop("Description", json!(description))
         .prop("EventBusName", bus.name_ref())
         .prop("EventPattern", pattern)
         .prop("State", json!("ENABLED"))
-        .prop("Targets", json!([{ "Id": "Pipeline", "Arn": target_arn, "RoleArn": role.arn() }]))
+        .prop(
+            "Targets",
+            json!([{ "Id": "Pipeline", "Arn": target_arn, "RoleArn": role.arn() }]),
+        )
 }

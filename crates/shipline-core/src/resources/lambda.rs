@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::{get_att, ref_};
 use crate::template::Resource;
+use crate::template::intrinsics::{get_att, ref_};
 
 /// Runtime of every shipline function (python3.11 and older are deprecated in 2026).
 pub const RUNTIME: &str = "python3.13";
@@ -47,8 +47,11 @@ impl Function {
     pub fn resource(&self, props: FunctionProps<'_>) -> Resource {
         let mut resource = Resource::new("AWS::Lambda::Function");
         if !props.environment.is_empty() {
-            let variables: serde_json::Map<String, Value> =
-                props.environment.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let variables: serde_json::Map<String, Value> = props
+                .environment
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
             resource = resource.prop("Environment", json!({ "Variables": variables })).skip_checkov(
                 "CKV_AWS_173",
                 "The environment holds only resource names and ARNs, no secrets; Lambda encrypts it at rest with an AWS-managed key.",
@@ -113,6 +116,10 @@ impl Function {
 
     /// Invoke this function (what a CodePipeline Lambda invoke action does).
     pub fn grant_invoke(&self, role: &mut Role) {
-        role.add(Statement::allow("InvokePromotion", &["lambda:InvokeFunction"], vec![self.arn()]));
+        role.add(Statement::allow(
+            "InvokePromotion",
+            &["lambda:InvokeFunction"],
+            vec![self.arn()],
+        ));
     }
 }

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::{get_att, ref_, sub};
 use crate::template::Resource;
+use crate::template::intrinsics::{get_att, ref_, sub};
 
 /// Handle to the artifact bucket. The bucket is unnamed: CloudFormation generates a globally
 /// unique name, so two stacks never collide on it.
@@ -103,7 +103,11 @@ impl ArtifactBucket {
         ));
         role.add(Statement::allow(
             "InspectArtifactBucket",
-            &["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+            &[
+                "s3:GetBucketAcl",
+                "s3:GetBucketLocation",
+                "s3:GetBucketVersioning",
+            ],
             vec![self.arn()],
         ));
     }

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
-use crate::template::intrinsics::ref_;
 use crate::template::Resource;
+use crate::template::intrinsics::ref_;
 
 #[derive(Debug, Clone)]
 pub struct GeneratedSecret {
@@ -37,6 +37,10 @@ impl GeneratedSecret {
 
     /// Read the secret's value, this secret only.
     pub fn grant_read(&self, role: &mut Role) {
-        role.add(Statement::allow("ReadWebhookSecret", &["secretsmanager:GetSecretValue"], vec![self.arn()]));
+        role.add(Statement::allow(
+            "ReadWebhookSecret",
+            &["secretsmanager:GetSecretValue"],
+            vec![self.arn()],
+        ));
     }
 }

@@ -41,7 +41,10 @@ pub struct Resource {
     pub depends_on: Vec<String>,
     #[serde(rename = "DeletionPolicy", skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<RetainPolicy>,
-    #[serde(rename = "UpdateReplacePolicy", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "UpdateReplacePolicy",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub update_replace_policy: Option<RetainPolicy>,
     #[serde(rename = "Metadata", skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
@@ -131,7 +134,10 @@ impl Template {
     pub fn output(&mut self, name: &str, description: &str, value: Value) {
         self.outputs.insert(
             name.to_owned(),
-            Output { description: description.to_owned(), value },
+            Output {
+                description: description.to_owned(),
+                value,
+            },
         );
     }
 
@@ -150,8 +156,9 @@ impl Template {
                 text.push('\n');
                 text
             }
-            Format::Yaml => serde_norway::to_string(self)
-                .expect("a template is always representable as YAML"),
+            Format::Yaml => {
+                serde_norway::to_string(self).expect("a template is always representable as YAML")
+            }
         }
     }
 }

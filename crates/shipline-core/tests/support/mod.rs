@@ -29,7 +29,12 @@ pub fn resources_of_type<'a>(template: &'a Value, type_name: &str) -> Vec<(&'a s
 /// The one resource of `type_name`; panics if there is not exactly one.
 pub fn only<'a>(template: &'a Value, type_name: &str) -> &'a Value {
     let found = resources_of_type(template, type_name);
-    assert_eq!(found.len(), 1, "expected exactly one {type_name}, found {}", found.len());
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one {type_name}, found {}",
+        found.len()
+    );
     found[0].1
 }
 
@@ -37,8 +42,12 @@ pub fn only<'a>(template: &'a Value, type_name: &str) -> &'a Value {
 /// element by element with the same length, scalars must be equal.
 pub fn matches(actual: &Value, expected: &Value) -> bool {
     match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|av| matches(av, v))),
-        (Value::Array(a), Value::Array(e)) => a.len() == e.len() && a.iter().zip(e).all(|(av, ev)| matches(av, ev)),
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, v)| a.get(k).is_some_and(|av| matches(av, v))),
+        (Value::Array(a), Value::Array(e)) => {
+            a.len() == e.len() && a.iter().zip(e).all(|(av, ev)| matches(av, ev))
+        }
         _ => actual == expected,
     }
 }
@@ -47,10 +56,18 @@ pub fn matches(actual: &Value, expected: &Value) -> bool {
 pub fn has_resource_properties(template: &Value, type_name: &str, expected: Value) {
     let found = resources_of_type(template, type_name);
     assert!(
-        found.iter().any(|(_, r)| matches(&r["Properties"], &expected)),
+        found
+            .iter()
+            .any(|(_, r)| matches(&r["Properties"], &expected)),
         "no {type_name} has properties matching\n{}\nfound:\n{}",
         serde_json::to_string_pretty(&expected).unwrap(),
-        serde_json::to_string_pretty(&found.iter().map(|(_, r)| &r["Properties"]).collect::<Vec<_>>()).unwrap()
+        serde_json::to_string_pretty(
+            &found
+                .iter()
+                .map(|(_, r)| &r["Properties"])
+                .collect::<Vec<_>>()
+        )
+        .unwrap()
     );
 }
 
@@ -69,7 +86,11 @@ pub fn role_grants(template: &Value, role_id: &str) -> Vec<(String, Value)> {
     role_statements(template, role_id)
         .into_iter()
         .flat_map(|s| {
-            s["Action"].as_array().unwrap().iter().map(move |a| (a.as_str().unwrap().to_owned(), s["Resource"].clone()))
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |a| (a.as_str().unwrap().to_owned(), s["Resource"].clone()))
         })
         .collect()
 }
