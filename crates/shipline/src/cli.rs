@@ -2,22 +2,44 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "shipline",
-    version,
-    about = "A production-grade AWS CI/CD pipeline for a containerized app, in one command"
-)]
+#[command(name = "shipline", version, about = "A production-grade AWS CI/CD pipeline for a containerized app, in one command")]
 pub struct Cli {
     /// Path to the config file. Default: ./shipline.toml if it exists, otherwise the
     /// embedded default pipeline.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Machine-readable JSON result on stdout (progress still goes to stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// No progress output on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Stack name. Default: `<app name>-pipeline`.
+    #[arg(long, global = true)]
+    pub stack_name: Option<String>,
+
+    /// AWS region (default: the standard AWS config chain).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// AWS profile from ~/.aws/config.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +49,29 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = FormatArg::Json)]
         format: FormatArg,
+    },
+    /// Preview what `deploy` would change (a change set, deleted afterwards).
+    Plan {
+        /// Use this template file (e.g. one reviewed from `synth`) instead of synthesizing.
+        #[arg(long, value_name = "PATH")]
+        template: Option<PathBuf>,
+    },
+    /// Create or update the pipeline stack, streaming its events.
+    Deploy {
+        /// Do not ask for confirmation (also allows replacing data-holding resources).
+        #[arg(long)]
+        yes: bool,
+        /// Deploy this template file (e.g. one reviewed from `synth`) instead of synthesizing.
+        #[arg(long, value_name = "PATH")]
+        template: Option<PathBuf>,
+    },
+    /// Show the stack's status, recent events and outputs.
+    Status,
+    /// Delete the stack. The ECR repository and artifact bucket are kept with their contents.
+    Destroy {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -1,74 +1,73 @@
 //! The `shipline` binary: parses arguments (`cli`), runs one command (`commands`), prints
-//! data on stdout and messages on stderr, and maps the outcome to an exit code:
-//! 0 success, 2 bad input (config errors, usage), 1 anything else.
+//! through one `printer`, and maps the outcome to an exit code:
+//! 0 success, 1 the operation failed, 2 bad input (config errors, usage), 130 interrupted.
+//!
+//! `cloudformation` is the only module that talks to AWS; `shipline synth` never does.
 
 mod cli;
+mod cloudformation;
 mod commands;
+mod printer;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use cli::{Cli, Command};
 use commands::ConfigSource;
+use printer::Printer;
 
+const EXIT_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
+const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let assume_yes = matches!(cli.command, Command::Deploy { yes: true, .. } | Command::Destroy { yes: true });
+    let printer = Printer { json: cli.json, quiet: cli.quiet, assume_yes };
     let (config, source) = match commands::load_config(cli.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(err) => {
-            eprintln!("error: {err}");
+            printer.error(&err.to_string());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
     if let ConfigSource::EmbeddedDefault = source {
-        eprintln!(
+        printer.note(&format!(
             "note: no shipline.toml here; using the embedded default pipeline (placeholder repository {})",
             shipline_core::config::PLACEHOLDER_REPOSITORY
-        );
+        ));
     }
     match cli.command {
         Command::Synth { format } => {
             let text = commands::synth::run(&config, format.into());
-            let mut stdout = std::io::stdout().lock();
-            if let Err(err) = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                // A closed pipe (e.g. `| head`) is not worth a panic.
-                if err.kind() != std::io::ErrorKind::BrokenPipe {
-                    eprintln!("error: writing the template: {err}");
-                    return ExitCode::FAILURE;
-                }
+            printer.data(text.trim_end_matches('\n'));
+            let steps = commands::next_steps(&config);
+            if !steps.is_empty() {
+                printer.note(steps.trim_end());
             }
-            eprint!("{}", next_steps(&config));
             ExitCode::SUCCESS
         }
+        command => {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    printer.error(&format!("cannot start the async runtime: {err}"));
+                    return ExitCode::from(EXIT_FAILED);
+                }
+            };
+            let stack = cli.aws.stack_name.clone().unwrap_or_else(|| format!("{}-pipeline", config.app.name));
+            runtime.block_on(async {
+                tokio::select! {
+                    code = commands::aws::run(command, &config, &cli.aws, stack.clone(), &printer) => code,
+                    _ = tokio::signal::ctrl_c() => {
+                        printer.error(&format!(
+                            "interrupted: any operation already started continues in AWS; watch it with `shipline status --stack-name {stack}` or in the CloudFormation console"
+                        ));
+                        ExitCode::from(EXIT_INTERRUPTED)
+                    }
+                }
+            })
+        }
     }
-}
-
-/// What the user must do by hand after deploying, printed on stderr after the template.
-fn next_steps(config: &shipline_core::Config) -> String {
-    let mut steps = String::new();
-    if config.source.connection_arn.is_none() {
-        steps.push_str(&format!(
-            "next: after deploying, authorize the GitHub connection `{}-github` (it starts PENDING): {}\n",
-            config.app.name,
-            shipline_core::resources::connections::CONSOLE_URL
-        ));
-    }
-    if config.source.trigger == shipline_core::config::Trigger::Webhook {
-        steps.push_str(&format!(
-            "next: register the webhook in GitHub (https://github.com/{}/settings/hooks/new):\n\
-             \x20 Payload URL:  the stack output WebhookUrl\n\
-             \x20 Content type: application/json\n\
-             \x20 Secret:       aws secretsmanager get-secret-value --query SecretString --output text --secret-id <stack output WebhookSecretArn>\n\
-             \x20 Events:       Just the push event\n",
-            config.source.repository
-        ));
-    }
-    steps
 }

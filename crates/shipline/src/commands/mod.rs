@@ -4,6 +4,7 @@
 // A config error is built once per run; its size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod aws;
 pub mod synth;
 
 use std::path::{Path, PathBuf};
@@ -31,4 +32,27 @@ pub fn load_config(explicit: Option<&Path>) -> Result<(Config, ConfigSource), Co
     };
     let config = Config::load(&path)?;
     Ok((config, ConfigSource::File(path)))
+}
+
+/// What the user must do by hand after deploying (stderr after synth, and after deploy).
+pub fn next_steps(config: &Config) -> String {
+    let mut steps = String::new();
+    if config.source.connection_arn.is_none() {
+        steps.push_str(&format!(
+            "next: after deploying, authorize the GitHub connection `{}-github` (it starts PENDING): {}\n",
+            config.app.name,
+            shipline_core::resources::connections::CONSOLE_URL
+        ));
+    }
+    if config.source.trigger == shipline_core::config::Trigger::Webhook {
+        steps.push_str(&format!(
+            "next: register the webhook in GitHub (https://github.com/{}/settings/hooks/new):\n\
+             \x20 Payload URL:  the stack output WebhookUrl\n\
+             \x20 Content type: application/json\n\
+             \x20 Secret:       aws secretsmanager get-secret-value --query SecretString --output text --secret-id <stack output WebhookSecretArn>\n\
+             \x20 Events:       Just the push event\n",
+            config.source.repository
+        ));
+    }
+    steps
 }

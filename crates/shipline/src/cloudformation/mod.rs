@@ -1,0 +1,52 @@
+//! CloudFormation operations behind `plan`, `deploy`, `status` and `destroy`: the only code
+//! that talks to AWS. Each operation is one async function over a [`Session`] that returns data
+//! or a [`DeployError`]; user interaction goes through the [`Ui`] trait so the same code runs
+//! on a terminal, in CI, and under scripted SDK responses in tests.
+
+pub mod change_set;
+pub mod error;
+pub mod ops;
+pub mod stack;
+
+use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
+
+
+/// A CloudFormation client bound to one stack.
+pub struct Session {
+    pub client: Client,
+    pub stack: String,
+    /// Base polling interval (one request per interval at most, backing off to five).
+    pub poll: Duration,
+}
+
+/// Where the AWS connection comes from: the standard config chain (environment, profiles,
+/// SSO, `AWS_ENDPOINT_URL`), with `--region` / `--profile` on top.
+pub async fn connect(region: Option<String>, profile: Option<String>) -> Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    Client::new(&config)
+}
+
+/// What an operation asks of the person running it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// No terminal to ask on (and no --yes).
+    NotInteractive,
+}
+
+pub trait Ui {
+    /// A progress line (stderr).
+    fn progress(&self, line: &str);
+    /// Asks a yes/no question; `--yes` answers Yes without asking.
+    fn confirm(&self, question: &str) -> Answer;
+}

@@ -1,0 +1,259 @@
+//! The operations: [`plan`], [`deploy`], [`status`], [`destroy`]. Each reads the stack's state
+//! first and never makes a call that conflicts with an operation already running.
+
+use aws_sdk_cloudformation::types::ChangeSetType;
+use serde::Serialize;
+
+use super::change_set::{self, ChangeSet, Planned, ResourceChange};
+use super::error::DeployError;
+use super::stack::{self, StackState};
+use super::{Answer, Session, Ui};
+
+/// Result of `deploy` and `plan`.
+#[derive(Debug, Serialize)]
+pub struct Applied {
+    pub stack: String,
+    /// Final stack status (deploy), or "PLANNED" / "NO_CHANGES".
+    pub status: String,
+    pub changes: Vec<ResourceChange>,
+    pub outputs: Vec<(String, String)>,
+}
+
+/// Result of `status`.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub stack: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub recent_events: Vec<String>,
+    pub outputs: Vec<(String, String)>,
+}
+
+/// Result of `destroy`.
+#[derive(Debug, Serialize)]
+pub struct Destroyed {
+    pub stack: String,
+    pub existed: bool,
+    /// (kind, physical id, how to delete it) of each resource kept with its data.
+    pub kept: Vec<(String, String, String)>,
+}
+
+/// Makes the stack ready for a change set: waits out running operations and, with consent,
+/// recovers from ROLLBACK_COMPLETE and UPDATE_ROLLBACK_FAILED. Returns the change set type.
+async fn prepare(session: &Session, ui: &dyn Ui, may_recover: bool) -> Result<ChangeSetType, DeployError> {
+    loop {
+        let current = stack::describe(&session.client, &session.stack).await?;
+        let stack_id = current.as_ref().and_then(|s| s.stack_id()).unwrap_or(&session.stack).to_owned();
+        match stack::state_of(current.as_ref()) {
+            StackState::Missing { .. } => return Ok(ChangeSetType::Create),
+            StackState::Ready(_) => return Ok(ChangeSetType::Update),
+            StackState::Busy(status) => {
+                ui.progress(&format!("stack {} is busy ({status}), probably someone else's deploy; waiting for it to finish", session.stack));
+                let since = stack::latest_event_id(&session.client, &stack_id).await?;
+                stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+            }
+            StackState::RollbackComplete => {
+                ui.progress(&format!(
+                    "stack {} is in ROLLBACK_COMPLETE: its first create failed and was rolled back, so it can only be deleted and created again (the bucket and repository it may have created are retained)",
+                    session.stack
+                ));
+                if !may_recover || ui.confirm("Delete the failed stack and create it again?") != Answer::Yes {
+                    return Err(DeployError::Refused(format!(
+                        "stack {0} is in ROLLBACK_COMPLETE; rerun with --yes to delete and recreate it, or delete it yourself: aws cloudformation delete-stack --stack-name {0}",
+                        session.stack
+                    )));
+                }
+                let since = stack::latest_event_id(&session.client, &stack_id).await?;
+                session.client.delete_stack().stack_name(&stack_id).send().await.map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
+                let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+                if status != "DELETE_COMPLETE" {
+                    return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+                }
+            }
+            StackState::UpdateRollbackFailed(_) => {
+                ui.progress(&format!(
+                    "stack {} is in UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback (often a resource changed outside CloudFormation). CloudFormation can continue the rollback.",
+                    session.stack
+                ));
+                if !may_recover || ui.confirm("Continue the update rollback now?") != Answer::Yes {
+                    return Err(DeployError::Refused(format!(
+                        "stack {0} is in UPDATE_ROLLBACK_FAILED; rerun with --yes to continue the rollback, or: aws cloudformation continue-update-rollback --stack-name {0}",
+                        session.stack
+                    )));
+                }
+                let since = stack::latest_event_id(&session.client, &stack_id).await?;
+                session
+                    .client
+                    .continue_update_rollback()
+                    .stack_name(&stack_id)
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::from_sdk("ContinueUpdateRollback", e))?;
+                let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+                if status != "UPDATE_ROLLBACK_COMPLETE" {
+                    return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+                }
+            }
+            StackState::Failed(status) => {
+                return Err(DeployError::Refused(format!(
+                    "stack {} is in {status}; look at its events (shipline status) and fix or delete it in the console before deploying",
+                    session.stack
+                )));
+            }
+        }
+    }
+}
+
+async fn outputs(session: &Session) -> Result<Vec<(String, String)>, DeployError> {
+    let current = stack::describe(&session.client, &session.stack).await?;
+    let mut outputs: Vec<(String, String)> = current
+        .iter()
+        .flat_map(|s| s.outputs())
+        .map(|o| (o.output_key().unwrap_or("?").to_owned(), o.output_value().unwrap_or("").to_owned()))
+        .collect();
+    outputs.sort();
+    Ok(outputs)
+}
+
+fn print_changes(ui: &dyn Ui, set: &ChangeSet) {
+    ui.progress(&format!("{} change(s):", set.changes.len()));
+    for line in change_set::summary_lines(&set.changes) {
+        ui.progress(&format!("  {line}"));
+    }
+}
+
+/// Removes a plan's change set and, when the plan had to create the stack to hold it (a
+/// CREATE change set leaves a REVIEW_IN_PROGRESS stack), that empty stack too.
+async fn discard(session: &Session, set: &ChangeSet, kind: &ChangeSetType) -> Result<(), DeployError> {
+    change_set::delete(&session.client, &set.id, &set.stack_id).await?;
+    if *kind == ChangeSetType::Create {
+        session.client.delete_stack().stack_name(&set.stack_id).send().await.map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
+    }
+    Ok(())
+}
+
+/// `shipline plan`: the change set preview; deletes it afterwards.
+pub async fn plan(session: &Session, template: &str, ui: &dyn Ui) -> Result<Applied, DeployError> {
+    let kind = prepare(session, ui, false).await?;
+    match change_set::create(&session.client, &session.stack, template, kind.clone(), session.poll).await? {
+        Planned::NoChanges => Ok(Applied { stack: session.stack.clone(), status: "NO_CHANGES".into(), changes: vec![], outputs: vec![] }),
+        Planned::Changes(set) => {
+            print_changes(ui, &set);
+            discard(session, &set, &kind).await?;
+            Ok(Applied { stack: session.stack.clone(), status: "PLANNED".into(), changes: set.changes, outputs: vec![] })
+        }
+    }
+}
+
+/// `shipline deploy`: change set, summary, confirmation, execution with streamed events.
+pub async fn deploy(session: &Session, template: &str, ui: &dyn Ui) -> Result<Applied, DeployError> {
+    let kind = prepare(session, ui, true).await?;
+    let set = match change_set::create(&session.client, &session.stack, template, kind.clone(), session.poll).await? {
+        Planned::NoChanges => {
+            return Ok(Applied { stack: session.stack.clone(), status: "NO_CHANGES".into(), changes: vec![], outputs: outputs(session).await? });
+        }
+        Planned::Changes(set) => set,
+    };
+    print_changes(ui, &set);
+    let endangers = set.changes.iter().any(ResourceChange::endangers_data);
+    if endangers {
+        ui.progress("WARNING: this change replaces or removes a resource that holds your images or artifacts");
+    }
+    match ui.confirm(&format!("Apply these {} change(s) to stack {}?", set.changes.len(), session.stack)) {
+        Answer::Yes => {}
+        Answer::NotInteractive if !endangers => {}
+        answer => {
+            discard(session, &set, &kind).await?;
+            return Err(DeployError::Refused(if answer == Answer::No {
+                "deploy cancelled; nothing was changed".to_owned()
+            } else {
+                "refusing to replace or remove a data-holding resource without a terminal to confirm on; rerun with --yes if that is intended".to_owned()
+            }));
+        }
+    }
+    let since = stack::latest_event_id(&session.client, &set.stack_id).await?;
+    session
+        .client
+        .execute_change_set()
+        .change_set_name(&set.id)
+        .stack_name(&set.stack_id)
+        .send()
+        .await
+        .map_err(|e| DeployError::from_sdk("ExecuteChangeSet", e))?;
+    let (status, events) = stack::watch(&session.client, &set.stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+    if status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" {
+        return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+    }
+    Ok(Applied { stack: session.stack.clone(), status, changes: set.changes, outputs: outputs(session).await? })
+}
+
+/// `shipline status`: stack status, its last events, outputs.
+pub async fn status(session: &Session) -> Result<Status, DeployError> {
+    let Some(current) = stack::describe(&session.client, &session.stack).await? else {
+        return Err(DeployError::NoStack { stack: session.stack.clone(), hint: "; deploy it with `shipline deploy`" });
+    };
+    let events = session
+        .client
+        .describe_stack_events()
+        .stack_name(&session.stack)
+        .send()
+        .await
+        .map_err(|e| DeployError::from_sdk("DescribeStackEvents", e))?;
+    let mut recent: Vec<String> = events.stack_events().iter().take(10).map(stack::event_line).collect();
+    recent.reverse();
+    Ok(Status {
+        stack: session.stack.clone(),
+        status: current.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        reason: current.stack_status_reason().map(str::to_owned),
+        recent_events: recent,
+        outputs: outputs(session).await?,
+    })
+}
+
+/// `shipline destroy`: deletes the stack; the bucket and repository are retained (their
+/// DeletionPolicy) and reported with how to remove them.
+pub async fn destroy(session: &Session, ui: &dyn Ui) -> Result<Destroyed, DeployError> {
+    let Some(current) = stack::describe(&session.client, &session.stack).await? else {
+        return Ok(Destroyed { stack: session.stack.clone(), existed: false, kept: vec![] });
+    };
+    let stack_id = current.stack_id().unwrap_or(&session.stack).to_owned();
+    if let StackState::Busy(status) = stack::state_of(Some(&current)) {
+        return Err(DeployError::Refused(format!(
+            "stack {} is busy ({status}); wait for that operation (shipline status) before destroying",
+            session.stack
+        )));
+    }
+    let resources = session
+        .client
+        .describe_stack_resources()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .map_err(|e| DeployError::from_sdk("DescribeStackResources", e))?;
+    let kept: Vec<(String, String, String)> = resources
+        .stack_resources()
+        .iter()
+        .filter(|r| change_set::DATA_HOLDING.contains(&r.logical_resource_id().unwrap_or("")))
+        .filter_map(|r| {
+            let id = r.physical_resource_id()?.to_owned();
+            Some(match r.resource_type() {
+                Some("AWS::ECR::Repository") => ("ECR repository".to_owned(), id.clone(), format!("aws ecr delete-repository --force --repository-name {id}")),
+                _ => ("S3 bucket".to_owned(), id.clone(), format!("empty every object version, then: aws s3api delete-bucket --bucket {id}")),
+            })
+        })
+        .collect();
+    match ui.confirm(&format!("Delete stack {} (images and artifacts are kept)?", session.stack)) {
+        Answer::Yes => {}
+        Answer::No => return Err(DeployError::Refused("destroy cancelled; nothing was changed".into())),
+        Answer::NotInteractive => {
+            return Err(DeployError::Refused("destroy needs confirmation: rerun with --yes".into()));
+        }
+    }
+    let since = stack::latest_event_id(&session.client, &stack_id).await?;
+    session.client.delete_stack().stack_name(&stack_id).send().await.map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
+    let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+    if status != "DELETE_COMPLETE" {
+        return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+    }
+    Ok(Destroyed { stack: session.stack.clone(), existed: true, kept })
+}

@@ -1,0 +1,113 @@
+//! `plan`, `deploy`, `status`, `destroy`: synthesize (no AWS), connect, run one
+//! CloudFormation operation, print its result as text or JSON, return the exit code.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::json;
+use shipline_core::{Config, synthesize};
+
+use crate::cli::{AwsArgs, Command};
+use crate::cloudformation::{self, Session, ops};
+use crate::printer::Printer;
+
+/// Polling interval; overridable for tests against a local endpoint.
+fn poll_interval() -> Duration {
+    std::env::var("SHIPLINE_POLL_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(1))
+}
+
+pub async fn run(command: Command, config: &Config, aws: &AwsArgs, stack: String, printer: &Printer) -> ExitCode {
+    let template_file = match &command {
+        Command::Plan { template } | Command::Deploy { template, .. } => template.clone(),
+        _ => None,
+    };
+    // Compact JSON keeps the template far below CloudFormation's 51,200-byte TemplateBody limit.
+    let template = match template_file {
+        None => serde_json::to_string(&synthesize(config).to_value()).expect("template JSON"),
+        Some(path) => match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) => {
+                printer.error(&format!("{}: cannot read the template: {err}", path.display()));
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let client = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
+    let session = Session { client, stack, poll: poll_interval() };
+    let result = match command {
+        Command::Synth { .. } => unreachable!("synth needs no AWS"),
+        Command::Plan { .. } => ops::plan(&session, &template, printer).await.map(|r| report_applied(printer, &r, false, config)),
+        Command::Deploy { .. } => ops::deploy(&session, &template, printer).await.map(|r| report_applied(printer, &r, true, config)),
+        Command::Status => ops::status(&session).await.map(|s| report_status(printer, &s)),
+        Command::Destroy { .. } => ops::destroy(&session, printer).await.map(|d| report_destroyed(printer, &d)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if printer.json {
+                printer.data(&json!({ "error": err.to_string() }).to_string());
+            }
+            printer.error(&err.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report_applied(printer: &Printer, applied: &ops::Applied, deployed: bool, config: &Config) {
+    if printer.json {
+        printer.data(&serde_json::to_string_pretty(applied).expect("JSON"));
+        return;
+    }
+    match applied.status.as_str() {
+        "NO_CHANGES" => printer.data(&format!("stack {}: no changes", applied.stack)),
+        "PLANNED" => printer.data(&format!("stack {}: {} change(s) planned (nothing was changed)", applied.stack, applied.changes.len())),
+        status => printer.data(&format!("stack {}: {status}", applied.stack)),
+    }
+    for (key, value) in &applied.outputs {
+        printer.data(&format!("  {key:<24} {value}"));
+    }
+    if deployed && applied.status != "NO_CHANGES" {
+        let steps = super::next_steps(config);
+        if !steps.is_empty() {
+            printer.note(steps.trim_end());
+        }
+    }
+}
+
+fn report_status(printer: &Printer, status: &ops::Status) {
+    if printer.json {
+        printer.data(&serde_json::to_string_pretty(status).expect("JSON"));
+        return;
+    }
+    printer.data(&format!("stack {}: {}", status.stack, status.status));
+    if let Some(reason) = &status.reason {
+        printer.data(&format!("  reason: {reason}"));
+    }
+    printer.data("recent events (oldest first):");
+    for line in &status.recent_events {
+        printer.data(&format!("  {line}"));
+    }
+    printer.data("outputs:");
+    for (key, value) in &status.outputs {
+        printer.data(&format!("  {key:<24} {value}"));
+    }
+}
+
+fn report_destroyed(printer: &Printer, destroyed: &ops::Destroyed) {
+    if printer.json {
+        printer.data(&serde_json::to_string_pretty(destroyed).expect("JSON"));
+        return;
+    }
+    if !destroyed.existed {
+        printer.data(&format!("stack {} does not exist; nothing to delete", destroyed.stack));
+        return;
+    }
+    printer.data(&format!("stack {}: deleted", destroyed.stack));
+    for (kind, id, how) in &destroyed.kept {
+        printer.data(&format!("  kept {kind} {id} with its contents; to remove it: {how}"));
+    }
+}
