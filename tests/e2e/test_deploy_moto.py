@@ -1,0 +1,171 @@
+"""End to end: the real `shipline` binary against a local moto_server.
+
+moto's CloudFormation cannot create CodeBuild, CodePipeline or CodeConnections resources (and
+fails on references to them), so each template is synthesized by the binary and reduced by
+moto_template.py before `deploy --template`; everything else is deployed as synthesized. The
+lifecycle: deploy (create) -> status -> deploy again (no-op, API calls counted) -> config change
+-> plan (nothing applied) -> deploy (update) -> destroy refused without --yes -> destroy
+(repository and bucket survive) -> status of a missing stack.
+"""
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("SHIPLINE_BIN", str(ROOT / "target/debug/shipline"))
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import moto_template  # noqa: E402
+
+CONFIG = """
+[app]
+name = "orders"
+[source]
+repository = "acme/orders"
+connection_arn = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666"
+[logs]
+retention_days = {retention}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "requests.log"
+    server_bin = pathlib.Path(sys.executable).parent / "moto_server"
+    with open(log, "w") as handle:
+        server = subprocess.Popen([str(server_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=handle)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail("moto_server did not start")
+    yield {"endpoint": endpoint, "log": log}
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def env(moto):
+    values = {**os.environ, "AWS_ENDPOINT_URL": moto["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
+              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+              "SHIPLINE_POLL_MS": "100"}
+    values.pop("AWS_PROFILE", None)
+    return values
+
+
+def aws(moto, service):
+    return boto3.client(service, endpoint_url=moto["endpoint"], region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def shipline(workdir, env, *args):
+    return subprocess.run([BIN, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def reduced_template(workdir, env, retention):
+    (workdir / "shipline.toml").write_text(CONFIG.format(retention=retention))
+    synth = shipline(workdir, env, "synth")
+    assert synth.returncode == 0, synth.stderr
+    path = workdir / f"template-{retention}.json"
+    path.write_text(json.dumps(moto_template.reduce(json.loads(synth.stdout))))
+    return path
+
+
+def retention_of(moto, name):
+    groups = aws(moto, "logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return groups[0].get("retentionInDays") if groups else None
+
+
+def requests_served(moto):
+    return sum(1 for line in moto["log"].read_text().splitlines() if '"POST ' in line or '"GET ' in line)
+
+
+def test_deploy_lifecycle(tmp_path, moto, env):
+    v1 = reduced_template(tmp_path, env, 7)
+
+    created = shipline(tmp_path, env, "deploy", "--yes", "--template", str(v1))
+    assert created.returncode == 0, created.stderr
+    assert "stack orders-pipeline: CREATE_COMPLETE" in created.stdout
+    assert "+ ImageRepository" in created.stderr and "+ ArtifactBucket" in created.stderr
+    assert "register the webhook in GitHub" in created.stderr
+    assert [r["repositoryName"] for r in aws(moto, "ecr").describe_repositories()["repositories"]] == ["orders"]
+    assert retention_of(moto, "/aws/codebuild/orders-build") == 7
+
+    status = shipline(tmp_path, env, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["status"] == "CREATE_COMPLETE"
+
+    before = requests_served(moto)
+    again = shipline(tmp_path, env, "deploy", "--yes", "--template", str(v1))
+    calls = requests_served(moto) - before
+    assert again.returncode == 0, again.stderr
+    assert "stack orders-pipeline: no changes" in again.stdout
+    # DescribeStacks, CreateChangeSet, DescribeChangeSet, DeleteChangeSet, DescribeStacks (outputs).
+    assert calls <= 5, f"a no-op deploy made {calls} API calls"
+
+    v2 = reduced_template(tmp_path, env, 14)
+    plan = shipline(tmp_path, env, "plan", "--template", str(v2), "--json")
+    assert plan.returncode == 0, plan.stderr
+    planned = json.loads(plan.stdout)
+    assert planned["status"] == "PLANNED"
+    assert {"action": "Modify", "logical_id": "BuildLogGroup"}.items() <= next(
+        c for c in planned["changes"] if c["logical_id"] == "BuildLogGroup").items()
+    assert retention_of(moto, "/aws/codebuild/orders-build") == 7, "plan must not change anything"
+
+    updated = shipline(tmp_path, env, "deploy", "--yes", "--template", str(v2))
+    assert updated.returncode == 0, updated.stderr
+    assert "UPDATE_COMPLETE" in updated.stdout
+    # moto applies updates to few resource types (not log groups), so check what CloudFormation
+    # now holds: the stack's template is the updated one.
+    body = aws(moto, "cloudformation").get_template(StackName="orders-pipeline")["TemplateBody"]
+    body = body if isinstance(body, dict) else json.loads(body)
+    assert body["Resources"]["BuildLogGroup"]["Properties"]["RetentionInDays"] == 14
+
+    refused = shipline(tmp_path, env, "destroy")
+    assert refused.returncode == 1
+    assert "rerun with --yes" in refused.stderr
+    assert shipline(tmp_path, env, "status").returncode == 0, "a refused destroy deletes nothing"
+
+    bucket = next(b["Name"] for b in aws(moto, "s3").list_buckets()["Buckets"] if "artifactbucket" in b["Name"])
+    aws(moto, "s3").put_object(Bucket=bucket, Key="orders/SourceOutput/abc.zip", Body=b"artifact")
+    destroyed = shipline(tmp_path, env, "destroy", "--yes")
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert "stack orders-pipeline: deleted" in destroyed.stdout
+    assert "kept ECR repository orders" in destroyed.stdout
+    assert f"kept S3 bucket {bucket}" in destroyed.stdout
+    # Retained with their contents.
+    assert [r["repositoryName"] for r in aws(moto, "ecr").describe_repositories()["repositories"]] == ["orders"]
+    assert aws(moto, "s3").get_object(Bucket=bucket, Key="orders/SourceOutput/abc.zip")["Body"].read() == b"artifact"
+
+    gone = shipline(tmp_path, env, "status")
+    assert gone.returncode == 1
+    assert "stack orders-pipeline does not exist" in gone.stderr
+
+
+def test_aws_errors_are_one_clear_line(tmp_path, env):
+    (tmp_path / "shipline.toml").write_text(CONFIG.format(retention=7))
+    unreachable = {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    result = shipline(tmp_path, unreachable, "status")
+    assert result.returncode == 1
+    lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    assert "could not reach AWS" in lines[0] or "did not answer" in lines[0], lines[0]
