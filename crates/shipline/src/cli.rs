@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "shipline", version, about = "A production-grade AWS CI/CD pipeline for a containerized app, in one command")]
+#[command(
+    name = "shipline",
+    version,
+    about = "A production-grade AWS CI/CD pipeline for a containerized app, in one command"
+)]
 pub struct Cli {
     /// Path to the config file. Default: ./shipline.toml if it exists, otherwise the
     /// embedded default pipeline.

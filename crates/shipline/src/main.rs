@@ -23,8 +23,15 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let assume_yes = matches!(cli.command, Command::Deploy { yes: true, .. } | Command::Destroy { yes: true });
-    let printer = Printer { json: cli.json, quiet: cli.quiet, assume_yes };
+    let assume_yes = matches!(
+        cli.command,
+        Command::Deploy { yes: true, .. } | Command::Destroy { yes: true }
+    );
+    let printer = Printer {
+        json: cli.json,
+        quiet: cli.quiet,
+        assume_yes,
+    };
     let (config, source) = match commands::load_config(cli.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(err) => {
@@ -49,14 +56,21 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         command => {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(runtime) => runtime,
                 Err(err) => {
                     printer.error(&format!("cannot start the async runtime: {err}"));
                     return ExitCode::from(EXIT_FAILED);
                 }
             };
-            let stack = cli.aws.stack_name.clone().unwrap_or_else(|| format!("{}-pipeline", config.app.name));
+            let stack = cli
+                .aws
+                .stack_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-pipeline", config.app.name));
             runtime.block_on(async {
                 tokio::select! {
                     code = commands::aws::run(command, &config, &cli.aws, stack.clone(), &printer) => code,

@@ -36,7 +36,10 @@ impl Printer {
 impl Ui for Printer {
     fn progress(&self, line: &str) {
         if !self.quiet {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
             let (h, m, s) = ((now / 3600) % 24, (now / 60) % 60, now % 60);
             eprintln!("{h:02}:{m:02}:{s:02} {line}");
         }
@@ -55,6 +58,10 @@ impl Ui for Printer {
         if std::io::stdin().lock().read_line(&mut reply).is_err() {
             return Answer::No;
         }
-        if matches!(reply.trim(), "y" | "Y" | "yes" | "YES" | "Yes") { Answer::Yes } else { Answer::No }
+        if matches!(reply.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            Answer::Yes
+        } else {
+            Answer::No
+        }
     }
 }

@@ -30,7 +30,8 @@ impl ResourceChange {
 
     /// Would this change replace or remove a resource holding the user's data?
     pub fn endangers_data(&self) -> bool {
-        DATA_HOLDING.contains(&self.logical_id.as_str()) && (self.action == "Remove" || self.replaces())
+        DATA_HOLDING.contains(&self.logical_id.as_str())
+            && (self.action == "Remove" || self.replaces())
     }
 }
 
@@ -50,8 +51,20 @@ pub enum Planned {
 }
 
 /// Creates a change set for `template` and waits until it is computed.
-pub async fn create(client: &Client, stack: &str, template: &str, kind: ChangeSetType, poll: Duration) -> Result<Planned, DeployError> {
-    let name = format!("shipline-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
+pub async fn create(
+    client: &Client,
+    stack: &str,
+    template: &str,
+    kind: ChangeSetType,
+    poll: Duration,
+) -> Result<Planned, DeployError> {
+    let name = format!(
+        "shipline-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    );
     let created = client
         .create_change_set()
         .stack_name(stack)
@@ -83,19 +96,28 @@ pub async fn create(client: &Client, stack: &str, template: &str, kind: ChangeSe
                     .iter()
                     .filter_map(|c| c.resource_change())
                     .map(|rc| ResourceChange {
-                        action: rc.action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+                        action: rc
+                            .action()
+                            .map(|a| a.as_str().to_owned())
+                            .unwrap_or_default(),
                         logical_id: rc.logical_resource_id().unwrap_or("?").to_owned(),
                         resource_type: rc.resource_type().unwrap_or("?").to_owned(),
                         // Only a Modify can replace; CloudFormation leaves it unset otherwise.
                         replacement: rc.replacement().map(Replacement::as_str).map(str::to_owned),
                     })
                     .collect();
-                return Ok(Planned::Changes(ChangeSet { id, stack_id, changes }));
+                return Ok(Planned::Changes(ChangeSet {
+                    id,
+                    stack_id,
+                    changes,
+                }));
             }
             Some(ChangeSetStatus::Failed) => {
                 let reason = out.status_reason().unwrap_or("no reason given").to_owned();
                 delete(client, &id, &stack_id).await?;
-                if reason.contains("didn't contain changes") || reason.contains("No updates are to be performed") {
+                if reason.contains("didn't contain changes")
+                    || reason.contains("No updates are to be performed")
+                {
                     return Ok(Planned::NoChanges);
                 }
                 return Err(DeployError::ChangeSetFailed { reason });

@@ -16,10 +16,18 @@ pub struct FailedResource {
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error("{operation}: {message}")]
-    Aws { operation: &'static str, code: Option<String>, message: String },
+    Aws {
+        operation: &'static str,
+        code: Option<String>,
+        message: String,
+    },
 
     #[error("stack {stack} ended in {status}{}", cause_suffix(.first_failure))]
-    StackFailed { stack: String, status: String, first_failure: Option<FailedResource> },
+    StackFailed {
+        stack: String,
+        status: String,
+        first_failure: Option<FailedResource>,
+    },
 
     #[error("CloudFormation could not create the change set: {reason}")]
     ChangeSetFailed { reason: String },
@@ -33,7 +41,10 @@ pub enum DeployError {
 
 fn cause_suffix(first: &Option<FailedResource>) -> String {
     match first {
-        Some(f) => format!(": first failure {} ({}) {}: {}", f.logical_id, f.resource_type, f.status, f.reason),
+        Some(f) => format!(
+            ": first failure {} ({}) {}: {}",
+            f.logical_id, f.resource_type, f.status, f.reason
+        ),
         None => String::new(),
     }
 }
@@ -82,7 +93,11 @@ impl DeployError {
                 }
             }
         };
-        DeployError::Aws { operation, code, message }
+        DeployError::Aws {
+            operation,
+            code,
+            message,
+        }
     }
 
     /// True for "the stack does not exist" answers of DescribeStacks.

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
 
-
 /// A CloudFormation client bound to one stack.
 pub struct Session {
     pub client: Client,
@@ -50,3 +49,6 @@ pub trait Ui {
     /// Asks a yes/no question; `--yes` answers Yes without asking.
     fn confirm(&self, question: &str) -> Answer;
 }
+
+#[cfg(test)]
+mod tests;

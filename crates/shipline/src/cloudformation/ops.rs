@@ -40,34 +40,61 @@ pub struct Destroyed {
 
 /// Makes the stack ready for a change set: waits out running operations and, with consent,
 /// recovers from ROLLBACK_COMPLETE and UPDATE_ROLLBACK_FAILED. Returns the change set type.
-async fn prepare(session: &Session, ui: &dyn Ui, may_recover: bool) -> Result<ChangeSetType, DeployError> {
+async fn prepare(
+    session: &Session,
+    ui: &dyn Ui,
+    may_recover: bool,
+) -> Result<ChangeSetType, DeployError> {
     loop {
         let current = stack::describe(&session.client, &session.stack).await?;
-        let stack_id = current.as_ref().and_then(|s| s.stack_id()).unwrap_or(&session.stack).to_owned();
+        let stack_id = current
+            .as_ref()
+            .and_then(|s| s.stack_id())
+            .unwrap_or(&session.stack)
+            .to_owned();
         match stack::state_of(current.as_ref()) {
             StackState::Missing { .. } => return Ok(ChangeSetType::Create),
             StackState::Ready(_) => return Ok(ChangeSetType::Update),
             StackState::Busy(status) => {
                 ui.progress(&format!("stack {} is busy ({status}), probably someone else's deploy; waiting for it to finish", session.stack));
                 let since = stack::latest_event_id(&session.client, &stack_id).await?;
-                stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+                stack::watch(&session.client, &stack_id, since, session.poll, |e| {
+                    ui.progress(&stack::event_line(e))
+                })
+                .await?;
             }
             StackState::RollbackComplete => {
                 ui.progress(&format!(
                     "stack {} is in ROLLBACK_COMPLETE: its first create failed and was rolled back, so it can only be deleted and created again (the bucket and repository it may have created are retained)",
                     session.stack
                 ));
-                if !may_recover || ui.confirm("Delete the failed stack and create it again?") != Answer::Yes {
+                if !may_recover
+                    || ui.confirm("Delete the failed stack and create it again?") != Answer::Yes
+                {
                     return Err(DeployError::Refused(format!(
                         "stack {0} is in ROLLBACK_COMPLETE; rerun with --yes to delete and recreate it, or delete it yourself: aws cloudformation delete-stack --stack-name {0}",
                         session.stack
                     )));
                 }
                 let since = stack::latest_event_id(&session.client, &stack_id).await?;
-                session.client.delete_stack().stack_name(&stack_id).send().await.map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
-                let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+                session
+                    .client
+                    .delete_stack()
+                    .stack_name(&stack_id)
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
+                let (status, events) =
+                    stack::watch(&session.client, &stack_id, since, session.poll, |e| {
+                        ui.progress(&stack::event_line(e))
+                    })
+                    .await?;
                 if status != "DELETE_COMPLETE" {
-                    return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+                    return Err(DeployError::StackFailed {
+                        stack: session.stack.clone(),
+                        status,
+                        first_failure: stack::first_failure(&events),
+                    });
                 }
             }
             StackState::UpdateRollbackFailed(_) => {
@@ -89,9 +116,17 @@ async fn prepare(session: &Session, ui: &dyn Ui, may_recover: bool) -> Result<Ch
                     .send()
                     .await
                     .map_err(|e| DeployError::from_sdk("ContinueUpdateRollback", e))?;
-                let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+                let (status, events) =
+                    stack::watch(&session.client, &stack_id, since, session.poll, |e| {
+                        ui.progress(&stack::event_line(e))
+                    })
+                    .await?;
                 if status != "UPDATE_ROLLBACK_COMPLETE" {
-                    return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+                    return Err(DeployError::StackFailed {
+                        stack: session.stack.clone(),
+                        status,
+                        first_failure: stack::first_failure(&events),
+                    });
                 }
             }
             StackState::Failed(status) => {
@@ -109,7 +144,12 @@ async fn outputs(session: &Session) -> Result<Vec<(String, String)>, DeployError
     let mut outputs: Vec<(String, String)> = current
         .iter()
         .flat_map(|s| s.outputs())
-        .map(|o| (o.output_key().unwrap_or("?").to_owned(), o.output_value().unwrap_or("").to_owned()))
+        .map(|o| {
+            (
+                o.output_key().unwrap_or("?").to_owned(),
+                o.output_value().unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     outputs.sort();
     Ok(outputs)
@@ -124,10 +164,20 @@ fn print_changes(ui: &dyn Ui, set: &ChangeSet) {
 
 /// Removes a plan's change set and, when the plan had to create the stack to hold it (a
 /// CREATE change set leaves a REVIEW_IN_PROGRESS stack), that empty stack too.
-async fn discard(session: &Session, set: &ChangeSet, kind: &ChangeSetType) -> Result<(), DeployError> {
+async fn discard(
+    session: &Session,
+    set: &ChangeSet,
+    kind: &ChangeSetType,
+) -> Result<(), DeployError> {
     change_set::delete(&session.client, &set.id, &set.stack_id).await?;
     if *kind == ChangeSetType::Create {
-        session.client.delete_stack().stack_name(&set.stack_id).send().await.map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
+        session
+            .client
+            .delete_stack()
+            .stack_name(&set.stack_id)
+            .send()
+            .await
+            .map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
     }
     Ok(())
 }
@@ -135,22 +185,57 @@ async fn discard(session: &Session, set: &ChangeSet, kind: &ChangeSetType) -> Re
 /// `shipline plan`: the change set preview; deletes it afterwards.
 pub async fn plan(session: &Session, template: &str, ui: &dyn Ui) -> Result<Applied, DeployError> {
     let kind = prepare(session, ui, false).await?;
-    match change_set::create(&session.client, &session.stack, template, kind.clone(), session.poll).await? {
-        Planned::NoChanges => Ok(Applied { stack: session.stack.clone(), status: "NO_CHANGES".into(), changes: vec![], outputs: vec![] }),
+    match change_set::create(
+        &session.client,
+        &session.stack,
+        template,
+        kind.clone(),
+        session.poll,
+    )
+    .await?
+    {
+        Planned::NoChanges => Ok(Applied {
+            stack: session.stack.clone(),
+            status: "NO_CHANGES".into(),
+            changes: vec![],
+            outputs: vec![],
+        }),
         Planned::Changes(set) => {
             print_changes(ui, &set);
             discard(session, &set, &kind).await?;
-            Ok(Applied { stack: session.stack.clone(), status: "PLANNED".into(), changes: set.changes, outputs: vec![] })
+            Ok(Applied {
+                stack: session.stack.clone(),
+                status: "PLANNED".into(),
+                changes: set.changes,
+                outputs: vec![],
+            })
         }
     }
 }
 
 /// `shipline deploy`: change set, summary, confirmation, execution with streamed events.
-pub async fn deploy(session: &Session, template: &str, ui: &dyn Ui) -> Result<Applied, DeployError> {
+pub async fn deploy(
+    session: &Session,
+    template: &str,
+    ui: &dyn Ui,
+) -> Result<Applied, DeployError> {
     let kind = prepare(session, ui, true).await?;
-    let set = match change_set::create(&session.client, &session.stack, template, kind.clone(), session.poll).await? {
+    let set = match change_set::create(
+        &session.client,
+        &session.stack,
+        template,
+        kind.clone(),
+        session.poll,
+    )
+    .await?
+    {
         Planned::NoChanges => {
-            return Ok(Applied { stack: session.stack.clone(), status: "NO_CHANGES".into(), changes: vec![], outputs: outputs(session).await? });
+            return Ok(Applied {
+                stack: session.stack.clone(),
+                status: "NO_CHANGES".into(),
+                changes: vec![],
+                outputs: outputs(session).await?,
+            });
         }
         Planned::Changes(set) => set,
     };
@@ -159,7 +244,11 @@ pub async fn deploy(session: &Session, template: &str, ui: &dyn Ui) -> Result<Ap
     if endangers {
         ui.progress("WARNING: this change replaces or removes a resource that holds your images or artifacts");
     }
-    match ui.confirm(&format!("Apply these {} change(s) to stack {}?", set.changes.len(), session.stack)) {
+    match ui.confirm(&format!(
+        "Apply these {} change(s) to stack {}?",
+        set.changes.len(),
+        session.stack
+    )) {
         Answer::Yes => {}
         Answer::NotInteractive if !endangers => {}
         answer => {
@@ -180,17 +269,32 @@ pub async fn deploy(session: &Session, template: &str, ui: &dyn Ui) -> Result<Ap
         .send()
         .await
         .map_err(|e| DeployError::from_sdk("ExecuteChangeSet", e))?;
-    let (status, events) = stack::watch(&session.client, &set.stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+    let (status, events) = stack::watch(&session.client, &set.stack_id, since, session.poll, |e| {
+        ui.progress(&stack::event_line(e))
+    })
+    .await?;
     if status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" {
-        return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+        return Err(DeployError::StackFailed {
+            stack: session.stack.clone(),
+            status,
+            first_failure: stack::first_failure(&events),
+        });
     }
-    Ok(Applied { stack: session.stack.clone(), status, changes: set.changes, outputs: outputs(session).await? })
+    Ok(Applied {
+        stack: session.stack.clone(),
+        status,
+        changes: set.changes,
+        outputs: outputs(session).await?,
+    })
 }
 
 /// `shipline status`: stack status, its last events, outputs.
 pub async fn status(session: &Session) -> Result<Status, DeployError> {
     let Some(current) = stack::describe(&session.client, &session.stack).await? else {
-        return Err(DeployError::NoStack { stack: session.stack.clone(), hint: "; deploy it with `shipline deploy`" });
+        return Err(DeployError::NoStack {
+            stack: session.stack.clone(),
+            hint: "; deploy it with `shipline deploy`",
+        });
     };
     let events = session
         .client
@@ -199,11 +303,19 @@ pub async fn status(session: &Session) -> Result<Status, DeployError> {
         .send()
         .await
         .map_err(|e| DeployError::from_sdk("DescribeStackEvents", e))?;
-    let mut recent: Vec<String> = events.stack_events().iter().take(10).map(stack::event_line).collect();
+    let mut recent: Vec<String> = events
+        .stack_events()
+        .iter()
+        .take(10)
+        .map(stack::event_line)
+        .collect();
     recent.reverse();
     Ok(Status {
         stack: session.stack.clone(),
-        status: current.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status: current
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
         reason: current.stack_status_reason().map(str::to_owned),
         recent_events: recent,
         outputs: outputs(session).await?,
@@ -214,7 +326,11 @@ pub async fn status(session: &Session) -> Result<Status, DeployError> {
 /// DeletionPolicy) and reported with how to remove them.
 pub async fn destroy(session: &Session, ui: &dyn Ui) -> Result<Destroyed, DeployError> {
     let Some(current) = stack::describe(&session.client, &session.stack).await? else {
-        return Ok(Destroyed { stack: session.stack.clone(), existed: false, kept: vec![] });
+        return Ok(Destroyed {
+            stack: session.stack.clone(),
+            existed: false,
+            kept: vec![],
+        });
     };
     let stack_id = current.stack_id().unwrap_or(&session.stack).to_owned();
     if let StackState::Busy(status) = stack::state_of(Some(&current)) {
@@ -237,23 +353,59 @@ pub async fn destroy(session: &Session, ui: &dyn Ui) -> Result<Destroyed, Deploy
         .filter_map(|r| {
             let id = r.physical_resource_id()?.to_owned();
             Some(match r.resource_type() {
-                Some("AWS::ECR::Repository") => ("ECR repository".to_owned(), id.clone(), format!("aws ecr delete-repository --force --repository-name {id}")),
-                _ => ("S3 bucket".to_owned(), id.clone(), format!("empty every object version, then: aws s3api delete-bucket --bucket {id}")),
+                Some("AWS::ECR::Repository") => (
+                    "ECR repository".to_owned(),
+                    id.clone(),
+                    format!("aws ecr delete-repository --force --repository-name {id}"),
+                ),
+                _ => (
+                    "S3 bucket".to_owned(),
+                    id.clone(),
+                    format!(
+                        "empty every object version, then: aws s3api delete-bucket --bucket {id}"
+                    ),
+                ),
             })
         })
         .collect();
-    match ui.confirm(&format!("Delete stack {} (images and artifacts are kept)?", session.stack)) {
+    match ui.confirm(&format!(
+        "Delete stack {} (images and artifacts are kept)?",
+        session.stack
+    )) {
         Answer::Yes => {}
-        Answer::No => return Err(DeployError::Refused("destroy cancelled; nothing was changed".into())),
+        Answer::No => {
+            return Err(DeployError::Refused(
+                "destroy cancelled; nothing was changed".into(),
+            ));
+        }
         Answer::NotInteractive => {
-            return Err(DeployError::Refused("destroy needs confirmation: rerun with --yes".into()));
+            return Err(DeployError::Refused(
+                "destroy needs confirmation: rerun with --yes".into(),
+            ));
         }
     }
     let since = stack::latest_event_id(&session.client, &stack_id).await?;
-    session.client.delete_stack().stack_name(&stack_id).send().await.map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
-    let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| ui.progress(&stack::event_line(e))).await?;
+    session
+        .client
+        .delete_stack()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
+    let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| {
+        ui.progress(&stack::event_line(e))
+    })
+    .await?;
     if status != "DELETE_COMPLETE" {
-        return Err(DeployError::StackFailed { stack: session.stack.clone(), status, first_failure: stack::first_failure(&events) });
+        return Err(DeployError::StackFailed {
+            stack: session.stack.clone(),
+            status,
+            first_failure: stack::first_failure(&events),
+        });
     }
-    Ok(Destroyed { stack: session.stack.clone(), existed: true, kept })
+    Ok(Destroyed {
+        stack: session.stack.clone(),
+        existed: true,
+        kept,
+    })
 }

@@ -27,7 +27,9 @@ pub enum StackState {
 
 pub fn classify(status: &str) -> StackState {
     match status {
-        "REVIEW_IN_PROGRESS" => StackState::Missing { review_in_progress: true },
+        "REVIEW_IN_PROGRESS" => StackState::Missing {
+            review_in_progress: true,
+        },
         "ROLLBACK_COMPLETE" => StackState::RollbackComplete,
         "UPDATE_ROLLBACK_FAILED" => StackState::UpdateRollbackFailed(status.to_owned()),
         s if s.ends_with("_IN_PROGRESS") => StackState::Busy(s.to_owned()),
@@ -42,14 +44,20 @@ pub async fn describe(client: &Client, stack: &str) -> Result<Option<Stack>, Dep
         Ok(out) => Ok(out.stacks().first().cloned()),
         Err(err) => {
             let err = DeployError::from_sdk("DescribeStacks", err);
-            if err.is_missing_stack() { Ok(None) } else { Err(err) }
+            if err.is_missing_stack() {
+                Ok(None)
+            } else {
+                Err(err)
+            }
         }
     }
 }
 
 pub fn state_of(stack: Option<&Stack>) -> StackState {
     match stack.and_then(|s| s.stack_status()) {
-        None => StackState::Missing { review_in_progress: false },
+        None => StackState::Missing {
+            review_in_progress: false,
+        },
         Some(status) => classify(status.as_str()),
     }
 }
@@ -62,7 +70,11 @@ pub async fn latest_event_id(client: &Client, stack: &str) -> Result<Option<Stri
         .send()
         .await
         .map_err(|e| DeployError::from_sdk("DescribeStackEvents", e))?;
-    Ok(out.stack_events().first().and_then(|e| e.event_id()).map(str::to_owned))
+    Ok(out
+        .stack_events()
+        .first()
+        .and_then(|e| e.event_id())
+        .map(str::to_owned))
 }
 
 /// A progress line for one event.
@@ -85,7 +97,10 @@ pub fn event_line(event: &StackEvent) -> String {
 pub fn first_failure(events: &[StackEvent]) -> Option<FailedResource> {
     let failed: Vec<&StackEvent> = events
         .iter()
-        .filter(|e| e.resource_status().is_some_and(|s| s.as_str().ends_with("_FAILED")))
+        .filter(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+        })
         .filter(|e| e.resource_type() != Some("AWS::CloudFormation::Stack"))
         .collect();
     let cancelled = |e: &&&StackEvent| {
@@ -96,8 +111,14 @@ pub fn first_failure(events: &[StackEvent]) -> Option<FailedResource> {
     Some(FailedResource {
         logical_id: chosen.logical_resource_id().unwrap_or("?").to_owned(),
         resource_type: chosen.resource_type().unwrap_or("?").to_owned(),
-        status: chosen.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        reason: chosen.resource_status_reason().unwrap_or("no reason given").to_owned(),
+        status: chosen
+            .resource_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        reason: chosen
+            .resource_status_reason()
+            .unwrap_or("no reason given")
+            .to_owned(),
     })
 }
 

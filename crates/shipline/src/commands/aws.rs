@@ -20,7 +20,13 @@ fn poll_interval() -> Duration {
         .unwrap_or(Duration::from_secs(1))
 }
 
-pub async fn run(command: Command, config: &Config, aws: &AwsArgs, stack: String, printer: &Printer) -> ExitCode {
+pub async fn run(
+    command: Command,
+    config: &Config,
+    aws: &AwsArgs,
+    stack: String,
+    printer: &Printer,
+) -> ExitCode {
     let template_file = match &command {
         Command::Plan { template } | Command::Deploy { template, .. } => template.clone(),
         _ => None,
@@ -31,19 +37,34 @@ pub async fn run(command: Command, config: &Config, aws: &AwsArgs, stack: String
         Some(path) => match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) => {
-                printer.error(&format!("{}: cannot read the template: {err}", path.display()));
+                printer.error(&format!(
+                    "{}: cannot read the template: {err}",
+                    path.display()
+                ));
                 return ExitCode::from(2);
             }
         },
     };
     let client = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
-    let session = Session { client, stack, poll: poll_interval() };
+    let session = Session {
+        client,
+        stack,
+        poll: poll_interval(),
+    };
     let result = match command {
         Command::Synth { .. } => unreachable!("synth needs no AWS"),
-        Command::Plan { .. } => ops::plan(&session, &template, printer).await.map(|r| report_applied(printer, &r, false, config)),
-        Command::Deploy { .. } => ops::deploy(&session, &template, printer).await.map(|r| report_applied(printer, &r, true, config)),
-        Command::Status => ops::status(&session).await.map(|s| report_status(printer, &s)),
-        Command::Destroy { .. } => ops::destroy(&session, printer).await.map(|d| report_destroyed(printer, &d)),
+        Command::Plan { .. } => ops::plan(&session, &template, printer)
+            .await
+            .map(|r| report_applied(printer, &r, false, config)),
+        Command::Deploy { .. } => ops::deploy(&session, &template, printer)
+            .await
+            .map(|r| report_applied(printer, &r, true, config)),
+        Command::Status => ops::status(&session)
+            .await
+            .map(|s| report_status(printer, &s)),
+        Command::Destroy { .. } => ops::destroy(&session, printer)
+            .await
+            .map(|d| report_destroyed(printer, &d)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,7 +85,11 @@ fn report_applied(printer: &Printer, applied: &ops::Applied, deployed: bool, con
     }
     match applied.status.as_str() {
         "NO_CHANGES" => printer.data(&format!("stack {}: no changes", applied.stack)),
-        "PLANNED" => printer.data(&format!("stack {}: {} change(s) planned (nothing was changed)", applied.stack, applied.changes.len())),
+        "PLANNED" => printer.data(&format!(
+            "stack {}: {} change(s) planned (nothing was changed)",
+            applied.stack,
+            applied.changes.len()
+        )),
         status => printer.data(&format!("stack {}: {status}", applied.stack)),
     }
     for (key, value) in &applied.outputs {
@@ -103,11 +128,16 @@ fn report_destroyed(printer: &Printer, destroyed: &ops::Destroyed) {
         return;
     }
     if !destroyed.existed {
-        printer.data(&format!("stack {} does not exist; nothing to delete", destroyed.stack));
+        printer.data(&format!(
+            "stack {} does not exist; nothing to delete",
+            destroyed.stack
+        ));
         return;
     }
     printer.data(&format!("stack {}: deleted", destroyed.stack));
     for (kind, id, how) in &destroyed.kept {
-        printer.data(&format!("  kept {kind} {id} with its contents; to remove it: {how}"));
+        printer.data(&format!(
+            "  kept {kind} {id} with its contents; to remove it: {how}"
+        ));
     }
 }

@@ -1,0 +1,494 @@
+//! Failure, recovery and blocked-stack paths under scripted SDK responses (aws-smithy-mocks):
+//! what moto cannot model (rollbacks, busy stacks, AWS error answers).
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::types::{
+    Change, ChangeAction, ChangeSetStatus, ResourceChange as SdkResourceChange, ResourceStatus,
+    Stack, StackEvent, StackStatus,
+};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+
+use super::error::DeployError;
+use super::{Answer, Session, Ui, ops};
+
+const STACK: &str = "orders-pipeline";
+const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/orders-pipeline/1";
+
+/// A Ui that records progress and answers every question the same way.
+struct Scripted {
+    answer: Answer,
+    lines: RefCell<Vec<String>>,
+    questions: RefCell<Vec<String>>,
+}
+
+impl Scripted {
+    fn answering(answer: Answer) -> Self {
+        Scripted {
+            answer,
+            lines: RefCell::new(vec![]),
+            questions: RefCell::new(vec![]),
+        }
+    }
+    fn saw(&self, text: &str) -> bool {
+        self.lines.borrow().iter().any(|l| l.contains(text))
+    }
+}
+
+impl Ui for Scripted {
+    fn progress(&self, line: &str) {
+        self.lines.borrow_mut().push(line.to_owned());
+    }
+    fn confirm(&self, question: &str) -> Answer {
+        self.questions.borrow_mut().push(question.to_owned());
+        self.answer
+    }
+}
+
+fn session(rules: &[&Rule]) -> Session {
+    let client: Client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, rules);
+    Session {
+        client,
+        stack: STACK.to_owned(),
+        poll: Duration::from_millis(1),
+    }
+}
+
+fn stack_in(status: StackStatus) -> Rule {
+    mock!(Client::describe_stacks).then_output(move || {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name(STACK)
+                    .stack_id(STACK_ID)
+                    .stack_status(status.clone())
+                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn aws_error(code: &'static str, message: &'static str) -> HttpResponse {
+    let body = format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+    );
+    HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+}
+
+fn no_stack() -> Rule {
+    mock!(Client::describe_stacks).then_http_response(|| {
+        aws_error(
+            "ValidationError",
+            "Stack with id orders-pipeline does not exist",
+        )
+    })
+}
+
+fn event(
+    id: &str,
+    logical: &str,
+    kind: &str,
+    status: ResourceStatus,
+    reason: Option<&str>,
+) -> StackEvent {
+    let mut builder = StackEvent::builder()
+        .event_id(id)
+        .stack_id(STACK_ID)
+        .stack_name(STACK)
+        .logical_resource_id(logical)
+        .resource_type(kind)
+        .resource_status(status)
+        .timestamp(aws_smithy_types::DateTime::from_secs(0));
+    if let Some(reason) = reason {
+        builder = builder.resource_status_reason(reason);
+    }
+    builder.build()
+}
+
+/// DescribeStackEvents answering `events` (newest first, as AWS does).
+fn events(events: Vec<StackEvent>) -> Rule {
+    mock!(Client::describe_stack_events).then_output(move || {
+        DescribeStackEventsOutput::builder()
+            .set_stack_events(Some(events.clone()))
+            .build()
+    })
+}
+
+fn change_set_flow(kind_add: bool) -> Vec<Rule> {
+    let action = if kind_add {
+        ChangeAction::Add
+    } else {
+        ChangeAction::Modify
+    };
+    vec![
+        mock!(Client::create_change_set).then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("cs-1")
+                .stack_id(STACK_ID)
+                .build()
+        }),
+        mock!(Client::describe_change_set).then_output(move || {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .changes(
+                    Change::builder()
+                        .resource_change(
+                            SdkResourceChange::builder()
+                                .action(action.clone())
+                                .logical_resource_id("PromotionFunction")
+                                .resource_type("AWS::Lambda::Function")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        }),
+        events(vec![]),
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build()),
+    ]
+}
+
+fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+const STACK_TYPE: &str = "AWS::CloudFormation::Stack";
+
+#[test]
+fn failed_create_reports_the_first_cause_not_the_cancellations() {
+    let mut rules = vec![no_stack()];
+    rules.extend(change_set_flow(true));
+    rules.push(events(vec![
+        event(
+            "e5",
+            STACK,
+            STACK_TYPE,
+            ResourceStatus::RollbackComplete,
+            None,
+        ),
+        event(
+            "e4",
+            "BuildProject",
+            "AWS::CodeBuild::Project",
+            ResourceStatus::CreateFailed,
+            Some("Resource creation cancelled"),
+        ),
+        event(
+            "e3",
+            "PromotionFunction",
+            "AWS::Lambda::Function",
+            ResourceStatus::CreateFailed,
+            Some("The role defined for the function cannot be assumed by Lambda."),
+        ),
+        event(
+            "e2",
+            STACK,
+            STACK_TYPE,
+            ResourceStatus::CreateInProgress,
+            Some("User Initiated"),
+        ),
+    ]));
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let ui = Scripted::answering(Answer::Yes);
+    let err = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap_err();
+    match &err {
+        DeployError::StackFailed {
+            status,
+            first_failure: Some(cause),
+            ..
+        } => {
+            assert_eq!(status, "ROLLBACK_COMPLETE");
+            assert_eq!(cause.logical_id, "PromotionFunction");
+            assert!(cause.reason.contains("cannot be assumed"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("first failure PromotionFunction (AWS::Lambda::Function) CREATE_FAILED")
+    );
+    assert!(
+        ui.saw("PromotionFunction"),
+        "events are streamed as progress"
+    );
+}
+
+#[test]
+fn failed_update_rolls_back_and_says_why() {
+    let mut rules = vec![stack_in(StackStatus::UpdateComplete)];
+    rules.extend(change_set_flow(false));
+    rules.push(events(vec![
+        event(
+            "e4",
+            STACK,
+            STACK_TYPE,
+            ResourceStatus::UpdateRollbackComplete,
+            None,
+        ),
+        event(
+            "e3",
+            "PromotionFunction",
+            "AWS::Lambda::Function",
+            ResourceStatus::UpdateFailed,
+            Some("Runtime python3.9 is deprecated"),
+        ),
+    ]));
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let err = run(ops::deploy(
+        &session(&refs),
+        "{}",
+        &Scripted::answering(Answer::Yes),
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ended in UPDATE_ROLLBACK_COMPLETE: first failure PromotionFunction"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rollback_complete_is_explained_and_refused_without_consent() {
+    let rules = [stack_in(StackStatus::RollbackComplete)];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let ui = Scripted::answering(Answer::NotInteractive);
+    let err = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap_err();
+    assert!(matches!(err, DeployError::Refused(_)));
+    assert!(
+        err.to_string()
+            .contains("rerun with --yes to delete and recreate")
+    );
+    assert!(ui.saw("first create failed and was rolled back"));
+}
+
+#[test]
+fn rollback_complete_is_deleted_and_recreated_with_consent() {
+    let mut rules = vec![
+        stack_in(StackStatus::RollbackComplete),
+        events(vec![event(
+            "e1",
+            STACK,
+            STACK_TYPE,
+            ResourceStatus::CreateFailed,
+            None,
+        )]),
+        mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build()),
+        events(vec![
+            event(
+                "e2",
+                STACK,
+                STACK_TYPE,
+                ResourceStatus::DeleteComplete,
+                None,
+            ),
+            event("e1", STACK, STACK_TYPE, ResourceStatus::CreateFailed, None),
+        ]),
+        no_stack(),
+    ];
+    rules.extend(change_set_flow(true));
+    rules.push(events(vec![event(
+        "e3",
+        STACK,
+        STACK_TYPE,
+        ResourceStatus::CreateComplete,
+        None,
+    )]));
+    rules.push(stack_in(StackStatus::CreateComplete));
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let ui = Scripted::answering(Answer::Yes);
+    let applied = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap();
+    assert_eq!(applied.status, "CREATE_COMPLETE");
+    assert_eq!(
+        ui.questions.borrow()[0],
+        "Delete the failed stack and create it again?"
+    );
+}
+
+#[test]
+fn update_rollback_failed_offers_continue_update_rollback() {
+    let rules = [stack_in(StackStatus::UpdateRollbackFailed)];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let err = run(ops::deploy(
+        &session(&refs),
+        "{}",
+        &Scripted::answering(Answer::No),
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("continue-update-rollback"),
+        "{err}"
+    );
+}
+
+#[test]
+fn busy_stack_is_waited_for_never_raced() {
+    let mut rules = vec![
+        stack_in(StackStatus::UpdateInProgress),
+        events(vec![event(
+            "e1",
+            STACK,
+            STACK_TYPE,
+            ResourceStatus::UpdateInProgress,
+            None,
+        )]),
+        events(vec![
+            event(
+                "e2",
+                STACK,
+                STACK_TYPE,
+                ResourceStatus::UpdateComplete,
+                None,
+            ),
+            event(
+                "e1",
+                STACK,
+                STACK_TYPE,
+                ResourceStatus::UpdateInProgress,
+                None,
+            ),
+        ]),
+        stack_in(StackStatus::UpdateComplete),
+    ];
+    rules.extend(change_set_flow(false));
+    rules.push(events(vec![event(
+        "e3",
+        STACK,
+        STACK_TYPE,
+        ResourceStatus::UpdateComplete,
+        None,
+    )]));
+    rules.push(stack_in(StackStatus::UpdateComplete));
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let ui = Scripted::answering(Answer::Yes);
+    let applied = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap();
+    assert_eq!(applied.status, "UPDATE_COMPLETE");
+    assert!(ui.saw("is busy (UPDATE_IN_PROGRESS)"));
+}
+
+#[test]
+fn no_changes_is_success_and_cleans_up_its_change_set() {
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let rules = [
+        stack_in(StackStatus::UpdateComplete),
+        mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs-1").stack_id(STACK_ID).build()),
+        mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::Failed)
+                .status_reason("The submitted information didn't contain changes. Submit different information to create a change set.")
+                .build()
+        }),
+        delete,
+        stack_in(StackStatus::UpdateComplete),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let applied = run(ops::deploy(
+        &session(&refs),
+        "{}",
+        &Scripted::answering(Answer::NotInteractive),
+    ))
+    .unwrap();
+    assert_eq!(applied.status, "NO_CHANGES");
+    assert_eq!(rules[3].num_calls(), 1, "the empty change set is deleted");
+}
+
+#[test]
+fn data_holding_replacement_is_refused_without_a_terminal() {
+    let rules = [
+        stack_in(StackStatus::UpdateComplete),
+        mock!(Client::create_change_set).then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("cs-1")
+                .stack_id(STACK_ID)
+                .build()
+        }),
+        mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .changes(
+                    Change::builder()
+                        .resource_change(
+                            SdkResourceChange::builder()
+                                .action(ChangeAction::Modify)
+                                .logical_resource_id("ImageRepository")
+                                .resource_type("AWS::ECR::Repository")
+                                .replacement(aws_sdk_cloudformation::types::Replacement::True)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build()),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let ui = Scripted::answering(Answer::NotInteractive);
+    let err = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("refusing to replace or remove a data-holding resource"),
+        "{err}"
+    );
+    assert!(ui.saw("REPLACEMENT: True") && ui.saw("holds your data"));
+    assert_eq!(
+        rules[3].num_calls(),
+        1,
+        "the refused change set is deleted, nothing executed"
+    );
+}
+
+#[test]
+fn expired_credentials_are_one_clear_line() {
+    let rules = [mock!(Client::describe_stacks).then_http_response(|| {
+        aws_error(
+            "ExpiredToken",
+            "The security token included in the request is expired",
+        )
+    })];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let err = run(ops::status(&session(&refs))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "DescribeStacks: your AWS credentials have expired: refresh them (e.g. `aws sso login`) and retry"
+    );
+}
+
+#[test]
+fn access_denied_names_the_missing_action() {
+    let rules = [
+        stack_in(StackStatus::UpdateComplete),
+        mock!(Client::create_change_set).then_http_response(|| {
+            aws_error("AccessDenied", "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: cloudformation:CreateChangeSet")
+        }),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let err = run(ops::deploy(
+        &session(&refs),
+        "{}",
+        &Scripted::answering(Answer::Yes),
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("CreateChangeSet: access denied:"),
+        "{text}"
+    );
+    assert!(text.contains("cloudformation:CreateChangeSet"), "{text}");
+}
