@@ -20,7 +20,7 @@ use crate::resources::logs::LogGroup;
 use crate::resources::s3::ArtifactBucket;
 use crate::resources::secrets::GeneratedSecret;
 use crate::tags;
-use crate::template::Template;
+use crate::template::{Template, embedded_json};
 
 /// Source of the promotion function, embedded at compile time and placed inline.
 pub const PROMOTION_SOURCE: &str = include_str!("lambdas/promotion.py");
@@ -285,9 +285,9 @@ fn stages(
                 "ActionTypeId": { "Category": "Build", "Owner": "AWS", "Provider": "CodeBuild", "Version": "1" },
                 "Configuration": {
                     "ProjectName": project.name_ref(),
-                    "EnvironmentVariables": serde_json::to_string(&json!([
+                    "EnvironmentVariables": embedded_json(json!([
                         { "name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT" }
-                    ])).expect("JSON"),
+                    ])),
                 },
                 "InputArtifacts": [{ "Name": "SourceOutput" }],
                 "OutputArtifacts": [{ "Name": "ImageDetail" }],
@@ -302,7 +302,7 @@ fn stages(
                 "ActionTypeId": { "Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1" },
                 "Configuration": {
                     "FunctionName": function.name_ref(),
-                    "UserParameters": serde_json::to_string(&promotion_parameters).expect("JSON"),
+                    "UserParameters": embedded_json(promotion_parameters),
                 },
                 "InputArtifacts": [{ "Name": "ImageDetail" }],
                 "RunOrder": 1,

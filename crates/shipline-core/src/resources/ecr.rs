@@ -128,5 +128,5 @@ pub fn lifecycle_policy(movable_tags: &[&str], keep_last: u32) -> String {
         },
         "action": { "type": "expire" },
     }));
-    serde_json::to_string(&json!({ "rules": rules })).expect("lifecycle policy is JSON")
+    crate::template::embedded_json(json!({ "rules": rules }))
 }

@@ -141,24 +141,75 @@ impl Template {
         );
     }
 
-    /// The template as a JSON value (what `render` prints, before formatting).
+    /// The template as a JSON value (what `render` prints, before formatting), with every
+    /// object's keys in sorted order. Sorting here, rather than relying on the map type, keeps
+    /// output byte-identical even when another crate in the build switches on serde_json's
+    /// `preserve_order` feature (cargo unifies features across a workspace).
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("a template is always representable as JSON")
+        sorted(serde_json::to_value(self).expect("a template is always representable as JSON"))
     }
 
     /// Renders the template. JSON is pretty-printed with two-space indents; YAML uses the
     /// long-form intrinsics (`Fn::GetAtt`), so it needs no custom tags. Both end in a newline.
     pub fn render(&self, format: Format) -> String {
+        let value = self.to_value();
         match format {
             Format::Json => {
-                let mut text = serde_json::to_string_pretty(self)
+                let mut text = serde_json::to_string_pretty(&value)
                     .expect("a template is always representable as JSON");
                 text.push('\n');
                 text
             }
             Format::Yaml => {
-                serde_norway::to_string(self).expect("a template is always representable as YAML")
+                serde_norway::to_string(&value).expect("a template is always representable as YAML")
             }
         }
+    }
+}
+
+/// A JSON document embedded as a string property (a lifecycle policy, UserParameters):
+/// compact, keys sorted, so it is byte-identical whatever serde_json's map order is.
+pub fn embedded_json(value: Value) -> String {
+    serde_json::to_string(&sorted(value)).expect("JSON values always serialize")
+}
+
+/// `value` with the keys of every object in sorted order.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: output order must not depend on serde_json's `preserve_order` feature,
+    /// which a dev-dependency switched on for workspace test builds.
+    #[test]
+    fn rendering_sorts_keys_whatever_the_insertion_order() {
+        let mut map = Map::new();
+        map.insert("zeta".into(), json!(1));
+        map.insert("alpha".into(), json!({ "y": 1, "b": 2 }));
+        assert_eq!(
+            embedded_json(Value::Object(map.clone())),
+            r#"{"alpha":{"b":2,"y":1},"zeta":1}"#
+        );
+        let mut template = Template::new("t");
+        template.add(
+            "R",
+            Resource {
+                properties: map,
+                ..Resource::new("AWS::S3::Bucket")
+            },
+        );
+        let text = template.render(Format::Json);
+        assert!(text.find("\"alpha\"").unwrap() < text.find("\"zeta\"").unwrap());
     }
 }
