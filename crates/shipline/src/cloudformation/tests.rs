@@ -492,3 +492,56 @@ fn access_denied_names_the_missing_action() {
     );
     assert!(text.contains("cloudformation:CreateChangeSet"), "{text}");
 }
+
+#[test]
+fn throttling_is_retried_with_backoff_then_succeeds() {
+    let throttled = mock!(Client::describe_stacks)
+        .sequence()
+        .http_response(|| aws_error("Throttling", "Rate exceeded"))
+        .times(2)
+        .output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name(STACK)
+                        .stack_id(STACK_ID)
+                        .stack_status(StackStatus::CreateComplete)
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let stack_events = events(vec![event(
+        "e1",
+        STACK,
+        STACK_TYPE,
+        ResourceStatus::CreateComplete,
+        None,
+    )]);
+    let outputs = stack_in(StackStatus::CreateComplete);
+    // The same retry policy `connect` gets from aws-config's defaults (standard mode, 3
+    // attempts), with a tiny backoff so the test is fast.
+    let client: Client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::Sequential,
+        [&throttled, &stack_events, &outputs],
+        |c| c.retry_config(
+            aws_sdk_cloudformation::config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        )
+    );
+    let session = Session {
+        client,
+        stack: STACK.to_owned(),
+        poll: Duration::from_millis(1),
+    };
+    let status = run(ops::status(&session)).unwrap();
+    assert_eq!(status.status, "CREATE_COMPLETE");
+    assert_eq!(
+        throttled.num_calls(),
+        3,
+        "two throttled attempts, then the answer"
+    );
+}
