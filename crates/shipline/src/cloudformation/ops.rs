@@ -38,6 +38,42 @@ pub struct Destroyed {
     pub kept: Vec<(String, String, String)>,
 }
 
+/// Starts one stack operation (`start`, not yet polled) and streams the stack's events until it
+/// settles; the operation must end in one of `expected`, else its first failure is reported.
+async fn operate(
+    session: &Session,
+    ui: &dyn Ui,
+    stack_id: &str,
+    expected: &[&str],
+    start: impl std::future::Future<Output = Result<(), DeployError>>,
+) -> Result<String, DeployError> {
+    let since = stack::latest_event_id(&session.client, stack_id).await?;
+    start.await?;
+    let (status, events) = stack::watch(&session.client, stack_id, since, session.poll, |e| {
+        ui.progress(&stack::event_line(e))
+    })
+    .await?;
+    if !expected.contains(&status.as_str()) {
+        return Err(DeployError::StackFailed {
+            stack: session.stack.clone(),
+            status,
+            first_failure: stack::first_failure(&events),
+        });
+    }
+    Ok(status)
+}
+
+async fn delete_stack(session: &Session, stack_id: &str) -> Result<(), DeployError> {
+    session
+        .client
+        .delete_stack()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DeployError::from_sdk("DeleteStack", e))
+}
+
 /// Makes the stack ready for a change set: waits out running operations and, with consent,
 /// recovers from ROLLBACK_COMPLETE and UPDATE_ROLLBACK_FAILED. Returns the change set type.
 async fn prepare(
@@ -76,26 +112,14 @@ async fn prepare(
                         session.stack
                     )));
                 }
-                let since = stack::latest_event_id(&session.client, &stack_id).await?;
-                session
-                    .client
-                    .delete_stack()
-                    .stack_name(&stack_id)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
-                let (status, events) =
-                    stack::watch(&session.client, &stack_id, since, session.poll, |e| {
-                        ui.progress(&stack::event_line(e))
-                    })
-                    .await?;
-                if status != "DELETE_COMPLETE" {
-                    return Err(DeployError::StackFailed {
-                        stack: session.stack.clone(),
-                        status,
-                        first_failure: stack::first_failure(&events),
-                    });
-                }
+                operate(
+                    session,
+                    ui,
+                    &stack_id,
+                    &["DELETE_COMPLETE"],
+                    delete_stack(session, &stack_id),
+                )
+                .await?;
             }
             StackState::UpdateRollbackFailed(_) => {
                 ui.progress(&format!(
@@ -108,26 +132,24 @@ async fn prepare(
                         session.stack
                     )));
                 }
-                let since = stack::latest_event_id(&session.client, &stack_id).await?;
-                session
-                    .client
-                    .continue_update_rollback()
-                    .stack_name(&stack_id)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::from_sdk("ContinueUpdateRollback", e))?;
-                let (status, events) =
-                    stack::watch(&session.client, &stack_id, since, session.poll, |e| {
-                        ui.progress(&stack::event_line(e))
-                    })
-                    .await?;
-                if status != "UPDATE_ROLLBACK_COMPLETE" {
-                    return Err(DeployError::StackFailed {
-                        stack: session.stack.clone(),
-                        status,
-                        first_failure: stack::first_failure(&events),
-                    });
-                }
+                let resume = async {
+                    session
+                        .client
+                        .continue_update_rollback()
+                        .stack_name(&stack_id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| DeployError::from_sdk("ContinueUpdateRollback", e))
+                };
+                operate(
+                    session,
+                    ui,
+                    &stack_id,
+                    &["UPDATE_ROLLBACK_COMPLETE"],
+                    resume,
+                )
+                .await?;
             }
             StackState::Failed(status) => {
                 return Err(DeployError::Refused(format!(
@@ -171,13 +193,7 @@ async fn discard(
 ) -> Result<(), DeployError> {
     change_set::delete(&session.client, &set.id, &set.stack_id).await?;
     if *kind == ChangeSetType::Create {
-        session
-            .client
-            .delete_stack()
-            .stack_name(&set.stack_id)
-            .send()
-            .await
-            .map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
+        delete_stack(session, &set.stack_id).await?;
     }
     Ok(())
 }
@@ -260,26 +276,25 @@ pub async fn deploy(
             }));
         }
     }
-    let since = stack::latest_event_id(&session.client, &set.stack_id).await?;
-    session
-        .client
-        .execute_change_set()
-        .change_set_name(&set.id)
-        .stack_name(&set.stack_id)
-        .send()
-        .await
-        .map_err(|e| DeployError::from_sdk("ExecuteChangeSet", e))?;
-    let (status, events) = stack::watch(&session.client, &set.stack_id, since, session.poll, |e| {
-        ui.progress(&stack::event_line(e))
-    })
+    let execute = async {
+        session
+            .client
+            .execute_change_set()
+            .change_set_name(&set.id)
+            .stack_name(&set.stack_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| DeployError::from_sdk("ExecuteChangeSet", e))
+    };
+    let status = operate(
+        session,
+        ui,
+        &set.stack_id,
+        &["CREATE_COMPLETE", "UPDATE_COMPLETE"],
+        execute,
+    )
     .await?;
-    if status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" {
-        return Err(DeployError::StackFailed {
-            stack: session.stack.clone(),
-            status,
-            first_failure: stack::first_failure(&events),
-        });
-    }
     Ok(Applied {
         stack: session.stack.clone(),
         status,
@@ -296,15 +311,8 @@ pub async fn status(session: &Session) -> Result<Status, DeployError> {
             hint: "; deploy it with `shipline deploy`",
         });
     };
-    let events = session
-        .client
-        .describe_stack_events()
-        .stack_name(&session.stack)
-        .send()
-        .await
-        .map_err(|e| DeployError::from_sdk("DescribeStackEvents", e))?;
-    let mut recent: Vec<String> = events
-        .stack_events()
+    let mut recent: Vec<String> = stack::recent_events(&session.client, &session.stack)
+        .await?
         .iter()
         .take(10)
         .map(stack::event_line)
@@ -384,25 +392,14 @@ pub async fn destroy(session: &Session, ui: &dyn Ui) -> Result<Destroyed, Deploy
             ));
         }
     }
-    let since = stack::latest_event_id(&session.client, &stack_id).await?;
-    session
-        .client
-        .delete_stack()
-        .stack_name(&stack_id)
-        .send()
-        .await
-        .map_err(|e| DeployError::from_sdk("DeleteStack", e))?;
-    let (status, events) = stack::watch(&session.client, &stack_id, since, session.poll, |e| {
-        ui.progress(&stack::event_line(e))
-    })
+    operate(
+        session,
+        ui,
+        &stack_id,
+        &["DELETE_COMPLETE"],
+        delete_stack(session, &stack_id),
+    )
     .await?;
-    if status != "DELETE_COMPLETE" {
-        return Err(DeployError::StackFailed {
-            stack: session.stack.clone(),
-            status,
-            first_failure: stack::first_failure(&events),
-        });
-    }
     Ok(Destroyed {
         stack: session.stack.clone(),
         existed: true,

@@ -62,16 +62,21 @@ pub fn state_of(stack: Option<&Stack>) -> StackState {
     }
 }
 
-/// The newest event id of the stack, so a watcher prints only what happens after it.
-pub async fn latest_event_id(client: &Client, stack: &str) -> Result<Option<String>, DeployError> {
+/// The stack's most recent events, newest first (one page: enough when polling).
+pub async fn recent_events(client: &Client, stack: &str) -> Result<Vec<StackEvent>, DeployError> {
     let out = client
         .describe_stack_events()
         .stack_name(stack)
         .send()
         .await
         .map_err(|e| DeployError::from_sdk("DescribeStackEvents", e))?;
-    Ok(out
-        .stack_events()
+    Ok(out.stack_events().to_vec())
+}
+
+/// The newest event id of the stack, so a watcher prints only what happens after it.
+pub async fn latest_event_id(client: &Client, stack: &str) -> Result<Option<String>, DeployError> {
+    Ok(recent_events(client, stack)
+        .await?
         .first()
         .and_then(|e| e.event_id())
         .map(str::to_owned))
@@ -138,18 +143,11 @@ pub async fn watch(
     let mut delay = poll;
     loop {
         tokio::time::sleep(delay).await;
-        let out = client
-            .describe_stack_events()
-            .stack_name(stack)
-            .send()
-            .await
-            .map_err(|e| DeployError::from_sdk("DescribeStackEvents", e))?;
         // Newest first: take events up to the last one already seen, then replay them in order.
-        let mut fresh: Vec<StackEvent> = out
-            .stack_events()
-            .iter()
+        let mut fresh: Vec<StackEvent> = recent_events(client, stack)
+            .await?
+            .into_iter()
             .take_while(|e| seen.is_none() || e.event_id() != seen.as_deref())
-            .cloned()
             .collect();
         fresh.reverse();
         if let Some(newest) = fresh.last() {
