@@ -1,16 +1,14 @@
 """The promotion function against moto's ECR (real tag semantics), CodePipeline stubbed."""
 import hashlib
-import importlib.util
 import json
 import logging
-import pathlib
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from conftest import load_lambda
 from moto import mock_aws
 
-SOURCE = pathlib.Path(__file__).resolve().parents[2] / "crates/shipline-core/src/lambdas/promotion.py"
 REPO = "orders"
 SECRET = "AKIA-SECRET-DO-NOT-LOG"
 
@@ -18,13 +16,6 @@ DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def load_promotion():
-    spec = importlib.util.spec_from_file_location("promotion", SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class FakePipeline:
@@ -61,7 +52,7 @@ def aws(monkeypatch):
 
 @pytest.fixture
 def promotion(aws):
-    module = load_promotion()
+    module = load_lambda("promotion")
     pipeline = FakePipeline()
     module._clients.update({"ecr": aws, "codepipeline": pipeline})
     module.pipeline_stub = pipeline

@@ -2,24 +2,15 @@
 import base64
 import hashlib
 import hmac
-import importlib.util
 import json
-import pathlib
 
 import boto3
 import pytest
+from conftest import load_lambda
 from moto import mock_aws
 
-SOURCE = pathlib.Path(__file__).resolve().parents[2] / "crates/shipline-core/src/lambdas/webhook.py"
 SECRET = "s3cr3t-generated-by-the-stack"
 BUS = "orders-github-events"
-
-
-def load_receiver():
-    spec = importlib.util.spec_from_file_location("webhook", SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -39,7 +30,7 @@ def receiver(monkeypatch):
         events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
         monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
         monkeypatch.setenv("EVENT_BUS_NAME", BUS)
-        module = load_receiver()
+        module = load_lambda("webhook")
 
         def published():
             messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])

@@ -13,7 +13,7 @@ use shipline_core::{Config, ConfigError};
 
 /// Where the config came from, for messages.
 pub enum ConfigSource {
-    File(#[allow(dead_code)] PathBuf),
+    File,
     EmbeddedDefault,
 }
 
@@ -31,7 +31,7 @@ pub fn load_config(explicit: Option<&Path>) -> Result<(Config, ConfigSource), Co
         }
     };
     let config = Config::load(&path)?;
-    Ok((config, ConfigSource::File(path)))
+    Ok((config, ConfigSource::File))
 }
 
 /// What the user must do by hand after deploying (stderr after synth, and after deploy).
