@@ -7,7 +7,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from conftest import load_lambda
-from moto import mock_aws
 
 REPO = "orders"
 SECRET = "AKIA-SECRET-DO-NOT-LOG"
@@ -36,18 +35,14 @@ class FakePipeline:
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        ecr = boto3.client("ecr")
-        ecr.create_repository(
-            repositoryName=REPO,
-            imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
-            imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "production"}],
-        )
-        yield ecr
+def aws(mocked_aws):
+    ecr = boto3.client("ecr")
+    ecr.create_repository(
+        repositoryName=REPO,
+        imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "production"}],
+    )
+    yield ecr
 
 
 @pytest.fixture

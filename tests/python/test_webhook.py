@@ -7,37 +7,32 @@ import json
 import boto3
 import pytest
 from conftest import load_lambda
-from moto import mock_aws
 
 SECRET = "s3cr3t-generated-by-the-stack"
 BUS = "orders-github-events"
 
 
 @pytest.fixture
-def receiver(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        arn = boto3.client("secretsmanager").create_secret(Name="webhook", SecretString=SECRET)["ARN"]
-        events = boto3.client("events")
-        events.create_event_bus(Name=BUS)
-        # Capture everything published on the bus in a queue, to count and read the events.
-        sqs = boto3.client("sqs")
-        queue = sqs.create_queue(QueueName="captured")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["shipline.github"]}))
-        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
-        monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
-        monkeypatch.setenv("EVENT_BUS_NAME", BUS)
-        module = load_lambda("webhook")
+def receiver(mocked_aws, monkeypatch):
+    arn = boto3.client("secretsmanager").create_secret(Name="webhook", SecretString=SECRET)["ARN"]
+    events = boto3.client("events")
+    events.create_event_bus(Name=BUS)
+    # Capture everything published on the bus in a queue, to count and read the events.
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="captured")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["shipline.github"]}))
+    events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
+    monkeypatch.setenv("WEBHOOK_SECRET_ARN", arn)
+    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    module = load_lambda("webhook")
 
-        def published():
-            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            return [json.loads(m["Body"]) for m in messages]
+    def published():
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
 
-        module.published = published
-        yield module
+    module.published = published
+    yield module
 
 
 def push_payload(ref="refs/heads/main", deleted=False, repository="acme/orders"):

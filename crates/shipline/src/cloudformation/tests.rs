@@ -161,6 +161,32 @@ fn change_set_flow(kind_add: bool) -> Vec<Rule> {
     ]
 }
 
+/// Runs `deploy` of an empty template against the scripted `rules`.
+#[allow(clippy::result_large_err)] // one error per run; its size does not matter
+fn deploy(rules: &[Rule], ui: &Scripted) -> Result<ops::Applied, DeployError> {
+    let refs: Vec<&Rule> = rules.iter().collect();
+    run(ops::deploy(&session(&refs), "{}", ui))
+}
+
+/// The rules of a change set that is created, executed and ends with the stack in `final_status`
+/// (events, then DescribeStacks for the outputs).
+fn successful_execution(
+    add: bool,
+    final_event: ResourceStatus,
+    final_status: StackStatus,
+) -> Vec<Rule> {
+    let mut rules = change_set_flow(add);
+    rules.push(events(vec![event(
+        "e3",
+        STACK,
+        STACK_TYPE,
+        final_event,
+        None,
+    )]));
+    rules.push(stack_in(final_status));
+    rules
+}
+
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -205,9 +231,8 @@ fn failed_create_reports_the_first_cause_not_the_cancellations() {
             Some("User Initiated"),
         ),
     ]));
-    let refs: Vec<&Rule> = rules.iter().collect();
     let ui = Scripted::answering(Answer::Yes);
-    let err = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap_err();
+    let err = deploy(&rules, &ui).unwrap_err();
     match &err {
         DeployError::StackFailed {
             status,
@@ -250,13 +275,7 @@ fn failed_update_rolls_back_and_says_why() {
             Some("Runtime python3.9 is deprecated"),
         ),
     ]));
-    let refs: Vec<&Rule> = rules.iter().collect();
-    let err = run(ops::deploy(
-        &session(&refs),
-        "{}",
-        &Scripted::answering(Answer::Yes),
-    ))
-    .unwrap_err();
+    let err = deploy(&rules, &Scripted::answering(Answer::Yes)).unwrap_err();
     assert!(
         err.to_string()
             .contains("ended in UPDATE_ROLLBACK_COMPLETE: first failure PromotionFunction"),
@@ -267,9 +286,8 @@ fn failed_update_rolls_back_and_says_why() {
 #[test]
 fn rollback_complete_is_explained_and_refused_without_consent() {
     let rules = [stack_in(StackStatus::RollbackComplete)];
-    let refs: Vec<&Rule> = rules.iter().collect();
     let ui = Scripted::answering(Answer::NotInteractive);
-    let err = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap_err();
+    let err = deploy(&rules, &ui).unwrap_err();
     assert!(matches!(err, DeployError::Refused(_)));
     assert!(
         err.to_string()
@@ -302,18 +320,13 @@ fn rollback_complete_is_deleted_and_recreated_with_consent() {
         ]),
         no_stack(),
     ];
-    rules.extend(change_set_flow(true));
-    rules.push(events(vec![event(
-        "e3",
-        STACK,
-        STACK_TYPE,
+    rules.extend(successful_execution(
+        true,
         ResourceStatus::CreateComplete,
-        None,
-    )]));
-    rules.push(stack_in(StackStatus::CreateComplete));
-    let refs: Vec<&Rule> = rules.iter().collect();
+        StackStatus::CreateComplete,
+    ));
     let ui = Scripted::answering(Answer::Yes);
-    let applied = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap();
+    let applied = deploy(&rules, &ui).unwrap();
     assert_eq!(applied.status, "CREATE_COMPLETE");
     assert_eq!(
         ui.questions.borrow()[0],
@@ -324,13 +337,7 @@ fn rollback_complete_is_deleted_and_recreated_with_consent() {
 #[test]
 fn update_rollback_failed_offers_continue_update_rollback() {
     let rules = [stack_in(StackStatus::UpdateRollbackFailed)];
-    let refs: Vec<&Rule> = rules.iter().collect();
-    let err = run(ops::deploy(
-        &session(&refs),
-        "{}",
-        &Scripted::answering(Answer::No),
-    ))
-    .unwrap_err();
+    let err = deploy(&rules, &Scripted::answering(Answer::No)).unwrap_err();
     assert!(
         err.to_string().contains("continue-update-rollback"),
         "{err}"
@@ -366,18 +373,13 @@ fn busy_stack_is_waited_for_never_raced() {
         ]),
         stack_in(StackStatus::UpdateComplete),
     ];
-    rules.extend(change_set_flow(false));
-    rules.push(events(vec![event(
-        "e3",
-        STACK,
-        STACK_TYPE,
+    rules.extend(successful_execution(
+        false,
         ResourceStatus::UpdateComplete,
-        None,
-    )]));
-    rules.push(stack_in(StackStatus::UpdateComplete));
-    let refs: Vec<&Rule> = rules.iter().collect();
+        StackStatus::UpdateComplete,
+    ));
     let ui = Scripted::answering(Answer::Yes);
-    let applied = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap();
+    let applied = deploy(&rules, &ui).unwrap();
     assert_eq!(applied.status, "UPDATE_COMPLETE");
     assert!(ui.saw("is busy (UPDATE_IN_PROGRESS)"));
 }
@@ -398,13 +400,7 @@ fn no_changes_is_success_and_cleans_up_its_change_set() {
         delete,
         stack_in(StackStatus::UpdateComplete),
     ];
-    let refs: Vec<&Rule> = rules.iter().collect();
-    let applied = run(ops::deploy(
-        &session(&refs),
-        "{}",
-        &Scripted::answering(Answer::NotInteractive),
-    ))
-    .unwrap();
+    let applied = deploy(&rules, &Scripted::answering(Answer::NotInteractive)).unwrap();
     assert_eq!(applied.status, "NO_CHANGES");
     assert_eq!(rules[3].num_calls(), 1, "the empty change set is deleted");
 }
@@ -438,9 +434,8 @@ fn data_holding_replacement_is_refused_without_a_terminal() {
         }),
         mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build()),
     ];
-    let refs: Vec<&Rule> = rules.iter().collect();
     let ui = Scripted::answering(Answer::NotInteractive);
-    let err = run(ops::deploy(&session(&refs), "{}", &ui)).unwrap_err();
+    let err = deploy(&rules, &ui).unwrap_err();
     assert!(
         err.to_string()
             .contains("refusing to replace or remove a data-holding resource"),
@@ -478,13 +473,7 @@ fn access_denied_names_the_missing_action() {
             aws_error("AccessDenied", "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: cloudformation:CreateChangeSet")
         }),
     ];
-    let refs: Vec<&Rule> = rules.iter().collect();
-    let err = run(ops::deploy(
-        &session(&refs),
-        "{}",
-        &Scripted::answering(Answer::Yes),
-    ))
-    .unwrap_err();
+    let err = deploy(&rules, &Scripted::answering(Answer::Yes)).unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with("CreateChangeSet: access denied:"),
