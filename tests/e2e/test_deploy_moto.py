@@ -5,7 +5,9 @@ fails on references to them), so each template is synthesized by the binary and 
 moto_template.py before `deploy --template`; everything else is deployed as synthesized. The
 lifecycle: deploy (create) -> status -> deploy again (no-op, API calls counted) -> config change
 -> plan (nothing applied) -> deploy (update) -> destroy refused without --yes -> destroy
-(repository and bucket survive) -> status of a missing stack.
+(repository and bucket survive) -> status of a missing stack; and a second stack destroyed
+with --delete-data (refused without --yes off a terminal; then repository and every object
+version gone).
 """
 import json
 import os
@@ -25,7 +27,7 @@ import moto_template  # noqa: E402
 
 CONFIG = """
 [app]
-name = "orders"
+name = "{app}"
 [source]
 repository = "acme/orders"
 connection_arn = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666"
@@ -81,8 +83,8 @@ def shipline(workdir, env, *args):
     return subprocess.run([BIN, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
-def reduced_template(workdir, env, retention):
-    (workdir / "shipline.toml").write_text(CONFIG.format(retention=retention))
+def reduced_template(workdir, env, retention, app="orders"):
+    (workdir / "shipline.toml").write_text(CONFIG.format(retention=retention, app=app))
     synth = shipline(workdir, env, "synth")
     assert synth.returncode == 0, synth.stderr
     path = workdir / f"template-{retention}.json"
@@ -162,10 +164,43 @@ def test_deploy_lifecycle(tmp_path, moto, env):
 
 
 def test_aws_errors_are_one_clear_line(tmp_path, env):
-    (tmp_path / "shipline.toml").write_text(CONFIG.format(retention=7))
+    (tmp_path / "shipline.toml").write_text(CONFIG.format(retention=7, app="orders"))
     unreachable = {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
     result = shipline(tmp_path, unreachable, "status")
     assert result.returncode == 1
     lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
     assert len(lines) == 1, result.stderr
     assert "could not reach AWS" in lines[0] or "did not answer" in lines[0], lines[0]
+
+
+def test_destroy_delete_data_removes_images_and_every_object_version(tmp_path, moto, env):
+    template = reduced_template(tmp_path, env, 7, app="billing")
+    created = shipline(tmp_path, env, "deploy", "--yes", "--template", str(template))
+    assert created.returncode == 0, created.stderr
+    ecr, s3 = aws(moto, "ecr"), aws(moto, "s3")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                                      "digest": "sha256:" + "4" * 64}, "layers": []})
+    ecr.put_image(repositoryName="billing", imageManifest=manifest, imageTag="abc1234",
+                  imageManifestMediaType="application/vnd.oci.image.manifest.v1+json")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("billing-pipeline-artifactbucket"))
+    # moto's CloudFormation ignores VersioningConfiguration; turn it on as AWS would have.
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"v1", b"v2"):  # two versions of one key, then a delete marker
+        s3.put_object(Bucket=bucket, Key="billing/BuildOutput/x.zip", Body=body)
+    s3.delete_object(Bucket=bucket, Key="billing/BuildOutput/x.zip")
+
+    refused = shipline(tmp_path, env, "destroy", "--delete-data")
+    assert refused.returncode == 1
+    assert "rerun with --yes" in refused.stderr
+    assert "PERMANENTLY deletes ECR repository billing with its 1 image(s)" in refused.stderr
+    assert "billing" in [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+
+    destroyed = shipline(tmp_path, env, "destroy", "--delete-data", "--yes", "--json")
+    assert destroyed.returncode == 0, destroyed.stderr
+    result = json.loads(destroyed.stdout)
+    assert result["kept"] == []
+    assert {"kind": "ecr_repository", "id": "billing", "items": 1} in result["deleted"]
+    assert {"kind": "s3_bucket", "id": bucket, "items": 3} in result["deleted"]
+    assert "billing" not in [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

@@ -71,11 +71,16 @@ pub enum Command {
     },
     /// Show the stack's status, recent events and outputs.
     Status,
-    /// Delete the stack. The ECR repository and artifact bucket are kept with their contents.
+    /// Delete the stack. The ECR repository and artifact bucket are kept with their contents
+    /// unless --delete-data is given.
     Destroy {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Also delete the ECR repository (every image) and the artifact bucket (every object
+        /// version), after the stack. Asks you to type the stack name unless --yes.
+        #[arg(long)]
+        delete_data: bool,
     },
 }
 

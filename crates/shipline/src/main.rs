@@ -2,12 +2,14 @@
 //! through one `printer`, and maps the outcome to an exit code:
 //! 0 success, 1 the operation failed, 2 bad input (config errors, usage), 130 interrupted.
 //!
-//! `cloudformation` is the only module that talks to AWS; `shipline synth` never does.
+//! `cloudformation` and `retained` are the only modules that talk to AWS; `shipline synth`
+//! never does.
 
 mod cli;
 mod cloudformation;
 mod commands;
 mod printer;
+mod retained;
 
 use std::process::ExitCode;
 
@@ -25,13 +27,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let assume_yes = matches!(
         cli.command,
-        Command::Deploy { yes: true, .. } | Command::Destroy { yes: true }
+        Command::Deploy { yes: true, .. } | Command::Destroy { yes: true, .. }
     );
-    let printer = Printer {
-        json: cli.json,
-        quiet: cli.quiet,
-        assume_yes,
-    };
+    let printer = Printer::new(cli.json, cli.quiet, assume_yes);
     let (config, source) = match commands::load_config(cli.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(err) => {

@@ -35,6 +35,14 @@ pub enum DeployError {
     #[error("{0}")]
     Refused(String),
 
+    #[error("stack {stack} was deleted but {what} was not: {cause}; remove it with: {remove_with}")]
+    DataNotDeleted {
+        stack: String,
+        what: String,
+        cause: Box<DeployError>,
+        remove_with: String,
+    },
+
     #[error("stack {stack} does not exist{hint}")]
     NoStack { stack: String, hint: &'static str },
 }

@@ -22,7 +22,7 @@ pub struct Session {
 
 /// Where the AWS connection comes from: the standard config chain (environment, profiles,
 /// SSO, `AWS_ENDPOINT_URL`), with `--region` / `--profile` on top.
-pub async fn connect(region: Option<String>, profile: Option<String>) -> Client {
+pub async fn connect(region: Option<String>, profile: Option<String>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = region {
         loader = loader.region(aws_config::Region::new(region));
@@ -30,8 +30,7 @@ pub async fn connect(region: Option<String>, profile: Option<String>) -> Client 
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
-    let config = loader.load().await;
-    Client::new(&config)
+    loader.load().await
 }
 
 /// What an operation asks of the person running it.
@@ -48,6 +47,14 @@ pub trait Ui {
     fn progress(&self, line: &str);
     /// Asks a yes/no question; `--yes` answers Yes without asking.
     fn confirm(&self, question: &str) -> Answer;
+    /// Asks for `expected` to be typed (for irreversible deletions); `--yes` answers Yes.
+    fn confirm_typed(&self, question: &str, expected: &str) -> Answer;
+    /// An operation on about `resources` resources starts (0: unknown); a terminal may show
+    /// a progress bar until [`Ui::finish`].
+    fn begin(&self, _resources: usize) {}
+    /// One resource reached a final state.
+    fn advance(&self) {}
+    fn finish(&self) {}
 }
 
 #[cfg(test)]

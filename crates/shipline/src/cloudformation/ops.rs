@@ -8,6 +8,7 @@ use super::change_set::{self, ChangeSet, Planned, ResourceChange};
 use super::error::DeployError;
 use super::stack::{self, StackState};
 use super::{Answer, Session, Ui};
+use crate::retained::{self, DataKind, DataResource, DataStores};
 
 /// Result of `deploy` and `plan`.
 #[derive(Debug, Serialize)]
@@ -34,25 +35,50 @@ pub struct Status {
 pub struct Destroyed {
     pub stack: String,
     pub existed: bool,
-    /// (kind, physical id, how to delete it) of each resource kept with its data.
-    pub kept: Vec<(String, String, String)>,
+    /// Data-holding resources retained with their contents, and how to remove each.
+    pub kept: Vec<KeptData>,
+    /// Data-holding resources deleted on request (`--delete-data`), with what they held.
+    pub deleted: Vec<DeletedData>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeptData {
+    #[serde(flatten)]
+    pub resource: DataResource,
+    pub remove_with: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeletedData {
+    #[serde(flatten)]
+    pub resource: DataResource,
+    /// Images (repository) or object versions and delete markers (bucket) deleted with it.
+    pub items: usize,
 }
 
 /// Starts one stack operation (`start`, not yet polled) and streams the stack's events until it
 /// settles; the operation must end in one of `expected`, else its first failure is reported.
+/// `resources` is how many resources it touches (0 if unknown), for a progress bar.
 async fn operate(
     session: &Session,
     ui: &dyn Ui,
     stack_id: &str,
     expected: &[&str],
+    resources: usize,
     start: impl std::future::Future<Output = Result<(), DeployError>>,
 ) -> Result<String, DeployError> {
     let since = stack::latest_event_id(&session.client, stack_id).await?;
     start.await?;
-    let (status, events) = stack::watch(&session.client, stack_id, since, session.poll, |e| {
-        ui.progress(&stack::event_line(e))
+    ui.begin(resources);
+    let watched = stack::watch(&session.client, stack_id, since, session.poll, |e| {
+        ui.progress(&stack::event_line(e));
+        if stack::settles_a_resource(e) {
+            ui.advance();
+        }
     })
-    .await?;
+    .await;
+    ui.finish();
+    let (status, events) = watched?;
     if !expected.contains(&status.as_str()) {
         return Err(DeployError::StackFailed {
             stack: session.stack.clone(),
@@ -117,6 +143,7 @@ async fn prepare(
                     ui,
                     &stack_id,
                     &["DELETE_COMPLETE"],
+                    0,
                     delete_stack(session, &stack_id),
                 )
                 .await?;
@@ -147,6 +174,7 @@ async fn prepare(
                     ui,
                     &stack_id,
                     &["UPDATE_ROLLBACK_COMPLETE"],
+                    0,
                     resume,
                 )
                 .await?;
@@ -292,6 +320,7 @@ pub async fn deploy(
         ui,
         &set.stack_id,
         &["CREATE_COMPLETE", "UPDATE_COMPLETE"],
+        set.changes.len(),
         execute,
     )
     .await?;
@@ -330,14 +359,21 @@ pub async fn status(session: &Session) -> Result<Status, DeployError> {
     })
 }
 
-/// `shipline destroy`: deletes the stack; the bucket and repository are retained (their
-/// DeletionPolicy) and reported with how to remove them.
-pub async fn destroy(session: &Session, ui: &dyn Ui) -> Result<Destroyed, DeployError> {
+/// `shipline destroy`: deletes the stack. The bucket and repository are retained (their
+/// DeletionPolicy) and reported with how to remove them — unless `delete_data` is given, in
+/// which case they are deleted with their contents after the stack, behind a confirmation
+/// that must name the stack.
+pub async fn destroy(
+    session: &Session,
+    ui: &dyn Ui,
+    delete_data: Option<&DataStores>,
+) -> Result<Destroyed, DeployError> {
     let Some(current) = stack::describe(&session.client, &session.stack).await? else {
         return Ok(Destroyed {
             stack: session.stack.clone(),
             existed: false,
             kept: vec![],
+            deleted: vec![],
         });
     };
     let stack_id = current.stack_id().unwrap_or(&session.stack).to_owned();
@@ -354,32 +390,56 @@ pub async fn destroy(session: &Session, ui: &dyn Ui) -> Result<Destroyed, Deploy
         .send()
         .await
         .map_err(|e| DeployError::from_sdk("DescribeStackResources", e))?;
-    let kept: Vec<(String, String, String)> = resources
+    let mut data: Vec<DataResource> = resources
         .stack_resources()
         .iter()
         .filter(|r| change_set::DATA_HOLDING.contains(&r.logical_resource_id().unwrap_or("")))
         .filter_map(|r| {
-            let id = r.physical_resource_id()?.to_owned();
-            Some(match r.resource_type() {
-                Some("AWS::ECR::Repository") => (
-                    "ECR repository".to_owned(),
-                    id.clone(),
-                    format!("aws ecr delete-repository --force --repository-name {id}"),
-                ),
-                _ => (
-                    "S3 bucket".to_owned(),
-                    id.clone(),
-                    format!(
-                        "empty every object version, then: aws s3api delete-bucket --bucket {id}"
-                    ),
-                ),
+            Some(DataResource {
+                kind: DataKind::from_resource_type(r.resource_type()?)?,
+                id: r.physical_resource_id()?.to_owned(),
             })
         })
         .collect();
-    match ui.confirm(&format!(
-        "Delete stack {} (images and artifacts are kept)?",
-        session.stack
-    )) {
+    data.sort_by_key(|resource| resource.kind);
+    let answer = match delete_data {
+        None => ui.confirm(&format!(
+            "Delete stack {} (images and artifacts are kept)?",
+            session.stack
+        )),
+        Some(stores) => {
+            let mut doomed = Vec::new();
+            for resource in &data {
+                doomed.push(match resource.kind {
+                    DataKind::EcrRepository => format!(
+                        "ECR repository {} with its {} image(s)",
+                        resource.id,
+                        retained::count_images(stores, &resource.id).await?
+                    ),
+                    DataKind::S3Bucket => {
+                        format!("S3 bucket {} with every object version", resource.id)
+                    }
+                });
+            }
+            ui.progress(&format!(
+                "WARNING: this deletes stack {} and PERMANENTLY deletes {}",
+                session.stack,
+                if doomed.is_empty() {
+                    "no data (none found)".to_owned()
+                } else {
+                    doomed.join(" and ")
+                }
+            ));
+            ui.confirm_typed(
+                &format!(
+                    "Type the stack name ({}) to delete it and its data:",
+                    session.stack
+                ),
+                &session.stack,
+            )
+        }
+    };
+    match answer {
         Answer::Yes => {}
         Answer::No => {
             return Err(DeployError::Refused(
@@ -397,12 +457,47 @@ pub async fn destroy(session: &Session, ui: &dyn Ui) -> Result<Destroyed, Deploy
         ui,
         &stack_id,
         &["DELETE_COMPLETE"],
+        resources.stack_resources().len(),
         delete_stack(session, &stack_id),
     )
     .await?;
+    let Some(stores) = delete_data else {
+        return Ok(Destroyed {
+            stack: session.stack.clone(),
+            existed: true,
+            kept: data
+                .into_iter()
+                .map(|resource| KeptData {
+                    remove_with: resource.kind.remove_with(&resource.id),
+                    resource,
+                })
+                .collect(),
+            deleted: vec![],
+        });
+    };
+    let mut deleted = Vec::new();
+    for resource in data {
+        ui.progress(&format!(
+            "deleting {} {}",
+            resource.kind.describe(),
+            resource.id
+        ));
+        match retained::delete(stores, &resource).await {
+            Ok(items) => deleted.push(DeletedData { resource, items }),
+            Err(cause) => {
+                return Err(DeployError::DataNotDeleted {
+                    stack: session.stack.clone(),
+                    what: format!("{} {}", resource.kind.describe(), resource.id),
+                    cause: Box::new(cause),
+                    remove_with: resource.kind.remove_with(&resource.id),
+                });
+            }
+        }
+    }
     Ok(Destroyed {
         stack: session.stack.clone(),
         existed: true,
-        kept,
+        kept: vec![],
+        deleted,
     })
 }

@@ -97,6 +97,14 @@ pub fn event_line(event: &StackEvent) -> String {
     line
 }
 
+/// True when the event is a resource (not the stack) reaching a final state.
+pub fn settles_a_resource(event: &StackEvent) -> bool {
+    event.resource_type() != Some("AWS::CloudFormation::Stack")
+        && event
+            .resource_status()
+            .is_some_and(|s| !s.as_str().ends_with("_IN_PROGRESS"))
+}
+
 /// The root cause among an operation's events (oldest first): the first failed resource
 /// whose reason is not a cancellation caused by another failure.
 pub fn first_failure(events: &[StackEvent]) -> Option<FailedResource> {

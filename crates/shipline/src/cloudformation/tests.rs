@@ -23,6 +23,7 @@ use aws_smithy_types::body::SdkBody;
 
 use super::error::DeployError;
 use super::{Answer, Session, Ui, ops};
+use crate::retained::DataStores;
 
 const STACK: &str = "orders-pipeline";
 const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/orders-pipeline/1";
@@ -54,6 +55,9 @@ impl Ui for Scripted {
     fn confirm(&self, question: &str) -> Answer {
         self.questions.borrow_mut().push(question.to_owned());
         self.answer
+    }
+    fn confirm_typed(&self, question: &str, _expected: &str) -> Answer {
+        self.confirm(question)
     }
 }
 
@@ -533,4 +537,122 @@ fn throttling_is_retried_with_backoff_then_succeeds() {
         3,
         "two throttled attempts, then the answer"
     );
+}
+
+/// DescribeStackResources listing the two data-holding resources (repository first).
+fn data_resources() -> Rule {
+    mock!(Client::describe_stack_resources).then_output(|| {
+        let resource = |logical: &str, kind: &str, physical: &str| {
+            aws_sdk_cloudformation::types::StackResource::builder()
+                .logical_resource_id(logical)
+                .resource_type(kind)
+                .physical_resource_id(physical)
+                .resource_status(ResourceStatus::CreateComplete)
+                .timestamp(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+        };
+        aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesOutput::builder()
+            .stack_resources(resource("ImageRepository", "AWS::ECR::Repository", "orders"))
+            .stack_resources(resource("ArtifactBucket", "AWS::S3::Bucket", "orders-artifacts-1"))
+            .build()
+    })
+}
+
+fn three_images() -> Rule {
+    mock!(aws_sdk_ecr::Client::list_images).then_output(|| {
+        let id = |digest: &str| {
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_digest(digest)
+                .build()
+        };
+        aws_sdk_ecr::operation::list_images::ListImagesOutput::builder()
+            .image_ids(id("sha256:1"))
+            .image_ids(id("sha256:2"))
+            .image_ids(id("sha256:3"))
+            .build()
+    })
+}
+
+fn stores(ecr: &[&Rule], s3: &[&Rule]) -> DataStores {
+    DataStores {
+        ecr: mock_client!(aws_sdk_ecr, RuleMode::Sequential, ecr),
+        s3: mock_client!(aws_sdk_s3, RuleMode::Sequential, s3),
+    }
+}
+
+#[test]
+fn delete_data_declined_at_the_typed_confirmation_deletes_nothing() {
+    let images = three_images();
+    let stores = stores(&[&images], &[]);
+    let ui = Scripted::answering(Answer::No);
+    // No DeleteStack, DeleteRepository or S3 call is scripted: any would fail the test.
+    let err = run(ops::destroy(
+        &session(&[&stack_in(StackStatus::CreateComplete), &data_resources()]),
+        &ui,
+        Some(&stores),
+    ))
+    .unwrap_err();
+    assert_eq!(err.to_string(), "destroy cancelled; nothing was changed");
+    assert!(ui.saw("PERMANENTLY deletes ECR repository orders with its 3 image(s) and S3 bucket orders-artifacts-1 with every object version"));
+    assert!(ui.questions.borrow()[0].contains("Type the stack name (orders-pipeline)"));
+}
+
+#[test]
+fn data_left_behind_after_the_stack_is_deleted_is_named_with_how_to_remove_it() {
+    let (images, images_again) = (three_images(), three_images());
+    let repository_deleted = mock!(aws_sdk_ecr::Client::delete_repository).then_output(|| {
+        aws_sdk_ecr::operation::delete_repository::DeleteRepositoryOutput::builder().build()
+    });
+    let listing_denied = mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| {
+        HttpResponse::new(
+            StatusCode::try_from(403).unwrap(),
+            SdkBody::from("<Error><Code>AccessDenied</Code><Message>not allowed: s3:ListBucketVersions</Message></Error>"),
+        )
+    });
+    let stores = stores(
+        &[&images, &images_again, &repository_deleted],
+        &[&listing_denied],
+    );
+    let deleted = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let done = events(vec![event(
+        "e9",
+        STACK,
+        STACK_TYPE,
+        ResourceStatus::DeleteComplete,
+        None,
+    )]);
+    let ui = Scripted::answering(Answer::Yes);
+    let err = run(ops::destroy(
+        &session(&[
+            &stack_in(StackStatus::CreateComplete),
+            &data_resources(),
+            &events(vec![]),
+            &deleted,
+            &done,
+        ]),
+        &ui,
+        Some(&stores),
+    ))
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "stack orders-pipeline was deleted but S3 bucket orders-artifacts-1 was not"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("access denied: not allowed: s3:ListBucketVersions"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("aws s3api delete-bucket --bucket orders-artifacts-1"),
+        "{message}"
+    );
+    assert_eq!(
+        repository_deleted.num_calls(),
+        1,
+        "the repository went first"
+    );
+    assert!(ui.saw("deleting ECR repository orders"));
 }

@@ -1,5 +1,5 @@
 //! `plan`, `deploy`, `status`, `destroy`: synthesize (no AWS), connect, run one
-//! CloudFormation operation, print its result as text or JSON, return the exit code.
+//! CloudFormation operation (plus, for `destroy --delete-data`, the retained data's removal), print its result as text or JSON, return the exit code.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use shipline_core::{Config, synthesize};
 use crate::cli::{AwsArgs, Command};
 use crate::cloudformation::{self, Session, ops};
 use crate::printer::Printer;
+use crate::retained::{DataKind, DataStores};
 
 /// Polling interval; overridable for tests against a local endpoint.
 fn poll_interval() -> Duration {
@@ -45,9 +46,9 @@ pub async fn run(
             }
         },
     };
-    let client = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
+    let sdk_config = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
     let session = Session {
-        client,
+        client: aws_sdk_cloudformation::Client::new(&sdk_config),
         stack,
         poll: poll_interval(),
     };
@@ -62,9 +63,12 @@ pub async fn run(
         Command::Status => ops::status(&session)
             .await
             .map(|s| report_status(printer, &s)),
-        Command::Destroy { .. } => ops::destroy(&session, printer)
-            .await
-            .map(|d| report_destroyed(printer, &d)),
+        Command::Destroy { delete_data, .. } => {
+            let stores = delete_data.then(|| DataStores::new(&sdk_config));
+            ops::destroy(&session, printer, stores.as_ref())
+                .await
+                .map(|d| report_destroyed(printer, &d))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,9 +139,24 @@ fn report_destroyed(printer: &Printer, destroyed: &ops::Destroyed) {
         return;
     }
     printer.data(&format!("stack {}: deleted", destroyed.stack));
-    for (kind, id, how) in &destroyed.kept {
+    for kept in &destroyed.kept {
         printer.data(&format!(
-            "  kept {kind} {id} with its contents; to remove it: {how}"
+            "  kept {} {} with its contents; to remove it: {}",
+            kept.resource.kind.describe(),
+            kept.resource.id,
+            kept.remove_with
+        ));
+    }
+    for deleted in &destroyed.deleted {
+        let items = match deleted.resource.kind {
+            DataKind::EcrRepository => "image(s)",
+            DataKind::S3Bucket => "object version(s) and delete marker(s)",
+        };
+        printer.data(&format!(
+            "  deleted {} {} with {} {items}",
+            deleted.resource.kind.describe(),
+            deleted.resource.id,
+            deleted.items
         ));
     }
 }
