@@ -30,6 +30,23 @@ fn descend(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) {
                 path.extend(inner_path);
                 return;
             }
+        } else if let DeValue::Array(items) = value.get_ref() {
+            // `[[stages]]` entries and inline lists: name the element, `stages[1].name`.
+            for (i, item) in items.iter().enumerate() {
+                let mut inner_path = Vec::new();
+                if let DeValue::Table(inner) = item.get_ref() {
+                    descend(inner, span, &mut inner_path);
+                }
+                if contains(item.span()) || !inner_path.is_empty() {
+                    path.push(format!("{}[{i}]", key.get_ref()));
+                    path.extend(inner_path);
+                    return;
+                }
+            }
+            if in_value {
+                path.push(key.get_ref().to_string());
+                return;
+            }
         } else if in_value {
             path.push(key.get_ref().to_string());
             return;
@@ -44,12 +61,22 @@ pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
     let mut table = root.get_ref();
     let mut found = None;
     for part in path.split('.') {
-        let (key, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
-        found = Some(match value.get_ref() {
-            DeValue::Table(_) => key.span(),
-            _ => value.span(),
-        });
-        match value.get_ref() {
+        // `name[i]`: element i of an array (`[[stages]]` or an inline list).
+        let (name, index) = match part.strip_suffix(']').and_then(|p| p.split_once('[')) {
+            Some((name, index)) => (name, index.parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let (key, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name)?;
+        let (span, value) = match (index, value.get_ref()) {
+            (Some(i), DeValue::Array(items)) => match items.get(i) {
+                Some(item) => (item.span(), item.get_ref()),
+                None => return Some(value.span()),
+            },
+            (_, DeValue::Table(_)) => (key.span(), value.get_ref()),
+            _ => (value.span(), value.get_ref()),
+        };
+        found = Some(span);
+        match value {
             DeValue::Table(inner) => table = inner,
             _ => break,
         }

@@ -22,18 +22,174 @@ pub use error::ConfigError;
 pub use validate::LOG_RETENTION_DAYS;
 
 /// The whole `shipline.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub app: AppConfig,
     pub source: SourceConfig,
     pub build: BuildConfig,
+    /// `[[stages]]`: the promotion stages, in order (default dev, staging, production).
+    pub stages: Vec<StageConfig>,
+    pub scan: ScanConfig,
+    pub notifications: NotificationsConfig,
     pub artifacts: ArtifactsConfig,
     pub images: ImagesConfig,
     pub logs: LogsConfig,
     pub webhook: WebhookConfig,
     /// Tags applied to every taggable resource; merged over [`default_tags`].
     pub tags: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            app: AppConfig::default(),
+            source: SourceConfig::default(),
+            build: BuildConfig::default(),
+            stages: ["dev", "staging", "production"]
+                .map(|name| StageConfig {
+                    name: name.to_owned(),
+                    approval: None,
+                })
+                .to_vec(),
+            scan: ScanConfig::default(),
+            notifications: NotificationsConfig::default(),
+            artifacts: ArtifactsConfig::default(),
+            images: ImagesConfig::default(),
+            logs: LogsConfig::default(),
+            webhook: WebhookConfig::default(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[[stages]]`: one promotion stage. Its name is the pipeline stage's name and the image tag
+/// the stage moves to the digest the execution built.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    pub name: String,
+    /// A manual approval before the promotion. Default: only the last stage.
+    pub approval: Option<bool>,
+}
+
+/// A promotion stage as the pipeline runs it (defaults applied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    pub name: String,
+    pub approval: bool,
+}
+
+/// `[scan]`: the security gate between the build and the first promotion.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    pub gate: ScanGate,
+    /// Findings at or above this severity count against `max_findings`.
+    pub severity: Severity,
+    /// The most counted findings an image may have and still be promoted.
+    pub max_findings: u32,
+    /// Vulnerability ids (e.g. "CVE-2024-12345") not counted (`gate = "basic"` only).
+    pub ignore: Vec<String>,
+    /// How long the gate waits for the scan-on-push result before failing (`basic` only).
+    pub wait_minutes: u32,
+}
+
+/// Which scanner the gate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanGate {
+    /// ECR basic scan-on-push results, checked by shipline's gate function.
+    #[default]
+    Basic,
+    /// CodePipeline's InspectorScan action (accounts with Amazon Inspector).
+    Inspector,
+}
+
+/// Finding severities, lowest first (ECR basic scanning's levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    #[default]
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Informational,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "INFORMATIONAL",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            gate: ScanGate::Basic,
+            severity: Severity::Critical,
+            max_findings: 0,
+            ignore: Vec::new(),
+            wait_minutes: 30,
+        }
+    }
+}
+
+/// `[notifications]`: the encrypted SNS topic pipeline events go to.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// Email addresses subscribed to the topic (each must confirm the subscription).
+    pub emails: Vec<String>,
+    /// Pipeline execution states that send a notification.
+    pub on: Vec<ExecutionState>,
+}
+
+/// A final state of a pipeline execution, as CodePipeline reports it to EventBridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExecutionState {
+    Failed,
+    Succeeded,
+    Superseded,
+    Canceled,
+    Stopped,
+}
+
+impl ExecutionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionState::Failed => "FAILED",
+            ExecutionState::Succeeded => "SUCCEEDED",
+            ExecutionState::Superseded => "SUPERSEDED",
+            ExecutionState::Canceled => "CANCELED",
+            ExecutionState::Stopped => "STOPPED",
+        }
+    }
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            emails: Vec::new(),
+            on: vec![ExecutionState::Failed, ExecutionState::Succeeded],
+        }
+    }
 }
 
 /// `[app]`
@@ -213,6 +369,20 @@ impl Config {
         let text =
             std::fs::read_to_string(path).map_err(|err| ConfigError::unreadable(&file, &err))?;
         Config::parse(&file, &text)
+    }
+
+    /// The promotion stages in order, with their defaults applied: a manual approval precedes
+    /// the last stage unless its `approval` says otherwise.
+    pub fn promotion_stages(&self) -> Vec<Stage> {
+        let last = self.stages.len().saturating_sub(1);
+        self.stages
+            .iter()
+            .enumerate()
+            .map(|(i, stage)| Stage {
+                name: stage.name.clone(),
+                approval: stage.approval.unwrap_or(i == last),
+            })
+            .collect()
     }
 
     /// The tags to apply: the defaults, overridden and extended by `[tags]`.

@@ -2,7 +2,7 @@
 //! applies to them, numbers against the ranges AWS accepts. The first problem found is returned.
 
 use super::error::Problem;
-use super::{Config, Trigger};
+use super::{Config, ScanGate, Severity, Trigger};
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`).
 pub const LOG_RETENTION_DAYS: [u32; 22] = [
@@ -47,6 +47,9 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
         1000,
         "0 reserves none; the receiver handles one delivery in milliseconds, so a few are plenty",
     )?;
+    stages(config)?;
+    scan(config)?;
+    notifications(config)?;
     repo_path("build.dockerfile", &config.build.dockerfile)?;
     repo_path("build.context", &config.build.context)?;
     for (name, value) in &config.build.environment {
@@ -77,6 +80,144 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
         ));
     }
     tags(config)
+}
+
+/// The tag the build's registry layer cache lives under (mutable, never expired).
+pub const CACHE_TAG: &str = "buildcache";
+
+/// ECR accepts at most 5 tag-mutability exclusion filters; one is the cache tag.
+pub const MAX_STAGES: usize = 4;
+
+/// Stage names are pipeline stage names and image tags: the intersection of both rules
+/// (CodePipeline `[A-Za-z0-9.@_-]{1,100}`, Docker tags `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`),
+/// not one of the pipeline's own stages, the cache tag, or a full commit id (commit tags must
+/// stay immutable).
+fn stages(config: &Config) -> Result<(), Problem> {
+    if config.stages.is_empty() || config.stages.len() > MAX_STAGES {
+        return Err(problem(
+            "stages",
+            format!("{} promotion stages configured", config.stages.len()),
+            &format!("configure 1 to {MAX_STAGES} [[stages]] (ECR allows 5 tag-mutability exclusions: one per stage tag plus the build cache tag)"),
+        ));
+    }
+    for (i, stage) in config.stages.iter().enumerate() {
+        let key = format!("stages[{i}].name");
+        let name = stage.name.as_str();
+        let well_formed = (1..=100).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !well_formed {
+            return Err(problem(
+                &key,
+                format!("{name:?} is not a valid stage name"),
+                "use 1-100 letters, digits, '_', '.', '-', starting with a letter, digit or '_' (the name is the pipeline stage and the image tag)",
+            ));
+        }
+        let reserved = ["Source", "Build", "Scan", CACHE_TAG]
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name));
+        let commit_like = name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit());
+        if reserved || commit_like {
+            return Err(problem(
+                &key,
+                format!("{name:?} is reserved"),
+                "Source, Build and Scan are the pipeline's own stages, buildcache is the layer cache tag, and 40-hex-digit tags are commit tags; choose another name",
+            ));
+        }
+        if config.stages[..i].iter().any(|s| s.name == stage.name) {
+            return Err(problem(
+                &key,
+                format!("stage {name:?} is configured twice"),
+                "give each [[stages]] entry a different name",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn scan(config: &Config) -> Result<(), Problem> {
+    let scan = &config.scan;
+    in_range(
+        "scan.wait_minutes",
+        scan.wait_minutes,
+        1,
+        60,
+        "basic scans usually finish within minutes; the gate fails when the result takes longer",
+    )?;
+    in_range(
+        "scan.max_findings",
+        scan.max_findings,
+        0,
+        10_000,
+        "0 blocks any finding at or above `severity`",
+    )?;
+    if scan.gate == ScanGate::Inspector {
+        if !scan.ignore.is_empty() {
+            return Err(problem(
+                "scan.ignore",
+                "ignored vulnerability ids are not supported with gate = \"inspector\"".to_owned(),
+                "CodePipeline's InspectorScan action has only per-severity thresholds: remove `ignore`, or use gate = \"basic\"",
+            ));
+        }
+        if scan.severity == Severity::Informational {
+            return Err(problem(
+                "scan.severity",
+                "INFORMATIONAL has no InspectorScan threshold".to_owned(),
+                "use LOW, MEDIUM, HIGH or CRITICAL with gate = \"inspector\"",
+            ));
+        }
+    }
+    let mut total = 0;
+    for (i, id) in scan.ignore.iter().enumerate() {
+        total += id.len() + 1;
+        let valid = (1..=128).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        if !valid {
+            return Err(problem(
+                &format!("scan.ignore[{i}]"),
+                format!("{id:?} is not a vulnerability id"),
+                "use ids as ECR reports them, e.g. \"CVE-2024-12345\" (letters, digits, '-', '_', '.', ':')",
+            ));
+        }
+    }
+    if total > 3000 {
+        return Err(problem(
+            "scan.ignore",
+            format!("the ignore list is {total} characters long"),
+            "keep it under 3000 characters (it travels in the gate function's environment, 4 KB in all); fix or rebuild the images instead of ignoring that many",
+        ));
+    }
+    Ok(())
+}
+
+fn notifications(config: &Config) -> Result<(), Problem> {
+    for (i, email) in config.notifications.emails.iter().enumerate() {
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c == ',')
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+        if !valid {
+            return Err(problem(
+                &format!("notifications.emails[{i}]"),
+                format!("{email:?} is not an email address"),
+                "use one address per entry, e.g. \"team@example.com\"",
+            ));
+        }
+    }
+    let on = &config.notifications.on;
+    if let Some(i) = (1..on.len()).find(|&i| on[..i].contains(&on[i])) {
+        return Err(problem(
+            &format!("notifications.on[{i}]"),
+            format!("{} is listed twice", on[i].as_str()),
+            "list each state once",
+        ));
+    }
+    Ok(())
 }
 
 fn in_range(key: &str, value: u32, min: u32, max: u32, why: &str) -> Result<(), Problem> {
