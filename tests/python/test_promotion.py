@@ -40,7 +40,7 @@ def aws(mocked_aws):
     ecr.create_repository(
         repositoryName=REPO,
         imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
-        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "production"}],
+        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": t} for t in ("dev", "staging", "production", "buildcache")],
     )
     yield ecr
 
@@ -122,6 +122,19 @@ def test_moves_the_tag_and_says_from_where(promotion, aws):
     assert f"from {first} to {second}" in result["summary"]
     # The commit tags stay where they were.
     assert tag_digest(aws, "commit-1") == first
+
+
+def test_each_stage_moves_only_its_own_tag_to_the_built_digest(promotion, aws):
+    released = push(aws, "commit-1", marker="one")
+    for stage in ("dev", "staging", "production"):
+        promotion.handler(job_event(released, tag=stage), None)
+    built = push(aws, "commit-2", marker="two")
+    promotion.handler(job_event(built, tag="dev"), None)
+    promotion.handler(job_event(built, tag="dev"), None)  # a re-run changes nothing
+    assert [kind for kind, _ in promotion.pipeline_stub.calls] == ["success"] * 5
+    assert tag_digest(aws, "dev") == built
+    assert tag_digest(aws, "staging") == released and tag_digest(aws, "production") == released
+    assert promotion.pipeline_stub.calls[-1][1]["outputVariables"] == {"PROMOTED_DIGEST": built, "PROMOTED_TAG": "dev"}
 
 
 @pytest.mark.parametrize("media_type", [DOCKER_V2, OCI_MANIFEST, OCI_INDEX, DOCKER_LIST])

@@ -1,15 +1,25 @@
-"""shipline promotion function (CodePipeline Lambda invoke action).
+"""shipline delivery function (CodePipeline Lambda invoke actions).
 
-Moves a promotion tag (e.g. `production`) onto the image digest that *this* pipeline
-execution built. UserParameters (JSON, variables resolved by CodePipeline):
-  {"repository": "<ecr repo>", "digest": "sha256:...", "tag": "production"}
+UserParameters (JSON, variables resolved by CodePipeline) choose what a job does:
+
+- promote (the default): moves a stage's tag (e.g. `production`) onto the image digest that
+  *this* pipeline execution built:
+    {"repository": "<ecr repo>", "digest": "sha256:...", "tag": "production"}
+- scan gate: waits for the ECR scan-on-push result of that digest and fails when too many
+  findings reach the configured severity:
+    {"action": "scan-gate", "repository": "<ecr repo>", "digest": "sha256:..."}
+  with the policy in the environment: GATE_SEVERITY, GATE_MAX_FINDINGS, GATE_IGNORE
+  (comma-separated ids), GATE_WAIT_SECONDS. While the scan runs it returns a continuation
+  token and CodePipeline invokes it again: it never sleeps.
 
 Every path ends in PutJobSuccessResult or PutJobFailureResult, so the action never hangs until
 its timeout. The job event carries artifact credentials: it is never logged.
 """
 import json
 import logging
+import os
 import re
+import time
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -42,16 +52,23 @@ class PromotionError(Exception):
 
 
 def parse_parameters(job):
+    """(action, repository, digest, tag) from the job's UserParameters; tag is None for the
+    scan gate."""
+    expected = "repository, digest and tag"
     try:
         raw = job["data"]["actionConfiguration"]["configuration"]["UserParameters"]
     except (KeyError, TypeError):
-        raise PromotionError("the action has no UserParameters; expected JSON with repository, digest and tag")
+        raise PromotionError(f"the action has no UserParameters; expected JSON with {expected}")
     try:
         params = json.loads(raw)
     except (TypeError, ValueError):
         raise PromotionError("UserParameters is not valid JSON")
     if not isinstance(params, dict):
-        raise PromotionError("UserParameters must be a JSON object with repository, digest and tag")
+        raise PromotionError(f"UserParameters must be a JSON object with {expected}")
+    action = params.get("action", "promote")
+    if action not in ("promote", "scan-gate"):
+        raise PromotionError(f"UserParameters.action {action!r} is not promote or scan-gate")
+    with_tag = action == "promote"
     repository, digest, tag = params.get("repository"), params.get("digest"), params.get("tag")
     if not isinstance(repository, str) or not REPOSITORY.match(repository):
         raise PromotionError(f"UserParameters.repository {repository!r} is not an ECR repository name")
@@ -60,9 +77,9 @@ def parse_parameters(job):
             f"UserParameters.digest {digest!r} is not an image digest (sha256:<64 hex>); "
             "did the Build stage export IMAGE_DIGEST?"
         )
-    if not isinstance(tag, str) or not TAG.match(tag):
+    if with_tag and (not isinstance(tag, str) or not TAG.match(tag)):
         raise PromotionError(f"UserParameters.tag {tag!r} is not a valid image tag")
-    return repository, digest, tag
+    return action, repository, digest, tag if with_tag else None
 
 
 def current_digest(ecr, repository, tag):
@@ -105,7 +122,16 @@ def promote(ecr, repository, digest, tag):
     return f"moved {tag} in {repository} {moved}to {digest}"
 
 
-def handler(event, context):
+class Done:
+    """A job's successful outcome: the summary shown in the console, and either output
+    variables (finished) or a continuation token (CodePipeline invokes the action again)."""
+
+    def __init__(self, summary, variables=None, continuation=None):
+        self.summary, self.variables, self.continuation = summary, variables, continuation
+
+
+def run_job(event, work):
+    """Runs `work(job)` for a CodePipeline job event and reports its outcome, on every path."""
     job = event.get("CodePipeline.job") if isinstance(event, dict) else None
     job_id = job.get("id") if isinstance(job, dict) else None
     if not isinstance(job_id, str) or not job_id:
@@ -114,8 +140,7 @@ def handler(event, context):
         return {"status": "ignored", "reason": "no CodePipeline job in the event"}
     pipeline = client("codepipeline")
     try:
-        repository, digest, tag = parse_parameters(job)
-        summary = promote(client("ecr"), repository, digest, tag)
+        done = work(job)
     except PromotionError as err:
         return report_failure(pipeline, job_id, str(err))
     except (ClientError, BotoCoreError) as err:
@@ -123,13 +148,116 @@ def handler(event, context):
     except Exception as err:  # noqa: BLE001 - any failure must reach CodePipeline
         LOG.exception("unexpected error in job %s", job_id)
         return report_failure(pipeline, job_id, f"unexpected error: {type(err).__name__}: {err}")
-    LOG.info("job %s: %s", job_id, summary)
-    pipeline.put_job_success_result(
-        jobId=job_id,
-        executionDetails={"summary": summary[:2048], "percentComplete": 100},
-        outputVariables={"PROMOTED_DIGEST": digest, "PROMOTED_TAG": tag},
-    )
-    return {"status": "succeeded", "summary": summary}
+    LOG.info("job %s: %s", job_id, done.summary)
+    result = {"jobId": job_id, "executionDetails": {"summary": done.summary[:2048]}}
+    if done.continuation is not None:
+        result["continuationToken"] = done.continuation
+        pipeline.put_job_success_result(**result)
+        return {"status": "in_progress", "summary": done.summary}
+    result["executionDetails"]["percentComplete"] = 100
+    if done.variables:
+        result["outputVariables"] = done.variables
+    pipeline.put_job_success_result(**result)
+    return {"status": "succeeded", "summary": done.summary}
+
+
+def handler(event, context):
+    def work(job):
+        action, repository, digest, tag = parse_parameters(job)
+        if action == "scan-gate":
+            return gate(client("ecr"), job, repository, digest, time.time())
+        summary = promote(client("ecr"), repository, digest, tag)
+        return Done(summary, variables={"PROMOTED_DIGEST": digest, "PROMOTED_TAG": tag})
+    return run_job(event, work)
+
+
+SEVERITIES = ["UNDEFINED", "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+WAITING = {"IN_PROGRESS", "PENDING"}
+
+
+def gate_settings():
+    severity = os.environ.get("GATE_SEVERITY", "CRITICAL")
+    if severity not in SEVERITIES:
+        raise PromotionError(f"GATE_SEVERITY {severity!r} is not one of {', '.join(SEVERITIES[1:])}")
+    try:
+        max_findings = int(os.environ.get("GATE_MAX_FINDINGS", "0"))
+        wait_seconds = int(os.environ.get("GATE_WAIT_SECONDS", "1800"))
+    except ValueError:
+        raise PromotionError("GATE_MAX_FINDINGS and GATE_WAIT_SECONDS must be whole numbers")
+    ignore = {i.strip() for i in os.environ.get("GATE_IGNORE", "").split(",") if i.strip()}
+    return severity, max_findings, ignore, wait_seconds
+
+
+def scan_findings(ecr, repository, digest):
+    """(status, description, [(id, severity)]) of the digest's scan; status PENDING when
+    ECR has not started it yet."""
+    findings, token = [], None
+    while True:
+        request = {"repositoryName": repository, "imageId": {"imageDigest": digest}, "maxResults": 1000}
+        if token:
+            request["nextToken"] = token
+        try:
+            page = ecr.describe_image_scan_findings(**request)
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ScanNotFoundException":
+                return "PENDING", "the scan has not started yet", []
+            if err.response["Error"]["Code"] == "ImageNotFoundException":
+                raise PromotionError(f"image {digest} is not in repository {repository}")
+            raise
+        status = page.get("imageScanStatus", {})
+        body = page.get("imageScanFindings", {})
+        findings += [(f.get("name", "?"), f.get("severity", "UNDEFINED")) for f in body.get("findings", [])]
+        # Enhanced scanning (Amazon Inspector) reports its findings in another list.
+        findings += [
+            (f.get("packageVulnerabilityDetails", {}).get("vulnerabilityId") or f.get("title", "?"), f.get("severity", "UNDEFINED"))
+            for f in body.get("enhancedFindings", [])
+        ]
+        token = page.get("nextToken")
+        if not token:
+            return status.get("status", "PENDING"), status.get("description", ""), findings
+
+
+def judge(repository, digest, findings, severity, max_findings, ignore):
+    """Done (passes) or PromotionError (blocks) for a complete scan."""
+    floor = SEVERITIES.index(severity)
+    counts = {}
+    for _, level in findings:
+        counts[level] = counts.get(level, 0) + 1
+    at_or_above = [(fid, level) for fid, level in findings if level in SEVERITIES and SEVERITIES.index(level) >= floor]
+    ignored = sorted({fid for fid, _ in at_or_above if fid in ignore})
+    blocking = sorted({fid for fid, _ in at_or_above if fid not in ignore})
+    shown = ", ".join(f"{level} {counts[level]}" for level in reversed(SEVERITIES) if level in counts) or "no findings"
+    verdict = (f"{len(blocking)} finding(s) at {severity} or above (allowed {max_findings})"
+               + (f", {len(ignored)} ignored by config" if ignored else ""))
+    if len(blocking) > max_findings:
+        listed = ", ".join(blocking[:20]) + (" ..." if len(blocking) > 20 else "")
+        raise PromotionError(f"scan gate blocked {repository}@{digest}: {verdict}: {listed}; all findings: {shown}")
+    return Done(f"scan gate passed {repository}@{digest}: {verdict}; all findings: {shown}",
+                variables={"BLOCKING_FINDINGS": str(len(blocking)), "FINDINGS": shown[:1000]})
+
+
+def gate(ecr, job, repository, digest, now):
+    severity, max_findings, ignore, wait_seconds = gate_settings()
+    try:
+        started = float(json.loads(job["data"]["continuationToken"])["started"])
+    except (KeyError, TypeError, ValueError):
+        started = now
+    status, description, findings = scan_findings(ecr, repository, digest)
+    waited = int(now - started)
+    if status in WAITING:
+        if waited >= wait_seconds:
+            raise PromotionError(
+                f"the scan of {repository}@{digest} did not finish within {wait_seconds // 60} minute(s) "
+                f"(still {status}); rerun the stage, or raise [scan] wait_minutes")
+        return Done(f"waiting for the scan of {repository}@{digest} ({status}, {waited} s so far)",
+                    continuation=json.dumps({"started": started}))
+    if status in ("COMPLETE", "ACTIVE"):
+        return judge(repository, digest, findings, severity, max_findings, ignore)
+    if status == "UNSUPPORTED_IMAGE":
+        raise PromotionError(
+            f"ECR cannot scan {repository}@{digest} (UNSUPPORTED_IMAGE: {description or 'unsupported base OS or media type'}); "
+            "basic scanning needs an image from a supported OS: see the ECR user guide, 'Image scanning'")
+    raise PromotionError(f"the scan of {repository}@{digest} ended in {status}" + (f": {description}" if description else ""))
 
 
 def report_failure(pipeline, job_id, message):
