@@ -2,7 +2,8 @@
 
 moto models no CodeBuild, CodePipeline or CodeConnections resources and fails on any
 Ref/GetAtt/Sub that reaches one, so those resources, every resource that references them
-(transitively) and the outputs that do are removed. Everything else — bucket, repository,
+(transitively) and the outputs that do are removed; KMS keys lose their tags (moto reads them
+in the wrong shape). Everything else — bucket, repository,
 log groups, roles, functions, secret, bus, rule — is deployed as synthesized.
 
 Usage: python moto_template.py < template.json > reduced.json
@@ -48,6 +49,11 @@ def reduce(template):
                 changed = True
     template["Resources"] = {lid: r for lid, r in resources.items() if lid not in removed}
     template["Outputs"] = {k: o for k, o in template.get("Outputs", {}).items() if not (references(o["Value"]) & removed)}
+    # moto's KMS reads CloudFormation tags in the KMS API's shape (TagKey/TagValue) and fails on
+    # the {Key, Value} shape CloudFormation documents for AWS::KMS::Key; drop them for moto.
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::KMS::Key":
+            resource.get("Properties", {}).pop("Tags", None)
     return template
 
 

@@ -1,6 +1,11 @@
 """Shared helpers for the Lambda tests."""
+import functools
 import importlib.util
+import json
+import os
 import pathlib
+import subprocess
+import types
 
 import pytest
 from moto import mock_aws
@@ -8,11 +13,37 @@ from moto import mock_aws
 LAMBDAS = pathlib.Path(__file__).resolve().parents[2] / "crates/shipline-core/src/lambdas"
 
 
+# The function each embedded source is deployed as.
+FUNCTIONS = {"promotion": "PromotionFunction", "webhook": "WebhookFunction"}
+
+
+@functools.lru_cache(maxsize=None)
+def deployed_sources():
+    """The inline code of each function as `shipline synth` places it in the template (the
+    source file, compacted). None when no binary is given (SHIPLINE_BIN), e.g. in an editor."""
+    binary = os.environ.get("SHIPLINE_BIN")
+    if not binary:
+        return None
+    template = json.loads(subprocess.run([binary, "synth", "--config", str(CONFIG)], check=True,
+                                         capture_output=True, text=True).stdout)
+    return {name: template["Resources"][logical]["Properties"]["Code"]["ZipFile"]
+            for name, logical in FUNCTIONS.items()}
+
+
+CONFIG = pathlib.Path(__file__).resolve().parents[1] / "configs/all-options.toml"
+
+
 def load_lambda(name):
-    """A fresh copy of an embedded Lambda module (fresh client and secret caches)."""
-    spec = importlib.util.spec_from_file_location(name, LAMBDAS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """A fresh copy of an embedded Lambda module (fresh client and secret caches): the code
+    exactly as deployed when SHIPLINE_BIN is set (the test command sets it), else the file."""
+    sources = deployed_sources()
+    if sources is None:
+        spec = importlib.util.spec_from_file_location(name, LAMBDAS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    module = types.ModuleType(name)
+    exec(compile(sources[name], f"<{FUNCTIONS[name]} ZipFile>", "exec"), module.__dict__)
     return module
 
 

@@ -45,3 +45,22 @@ def test_suppression_needs_the_issue_the_actions_and_a_reason(tmp_path):
     unreasoned = {"parliament": {"ignore": [{"issue": "CREDENTIALS_EXPOSURE", "actions": ["ecr:GetAuthorizationToken"]}]}}
     with pytest.raises(SystemExit):
         run(tmp_path, template(token, unreasoned))
+
+
+def key_template(statement):
+    return {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {
+        "Version": "2012-10-17", "Statement": [statement]}}}}}
+
+
+def test_key_policy_star_means_the_key_and_account_actions_are_not_findings(tmp_path):
+    admin = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+             "Action": ["kms:Decrypt", "kms:CreateKey", "kms:CreateAlias"], "Resource": "*"}
+    assert run(tmp_path, key_template(admin)) == 0
+
+
+def test_key_policy_key_actions_are_still_checked(tmp_path, capsys):
+    # A key action in a key policy is checked against the key's ARN: an s3 action mismatches.
+    wrong = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+             "Action": ["s3:GetObject"], "Resource": "*"}
+    assert run(tmp_path, key_template(wrong)) == 1
+    assert "RESOURCE_MISMATCH" in capsys.readouterr().out

@@ -150,20 +150,15 @@ impl Role {
             self.logical_id
         );
         let statements = self.statements.iter().map(Statement::to_value).collect();
-        let accepted: Vec<Value> = self
-            .statements
-            .iter()
-            .filter_map(|s| {
-                s.accepted_finding
-                    .as_ref()
-                    .map(|a| json!({ "issue": a.issue, "actions": s.actions, "reason": a.reason }))
-            })
-            .collect();
         let mut resource = Resource::new("AWS::IAM::Role");
-        if !accepted.is_empty() {
-            resource
-                .metadata
-                .insert("parliament".into(), json!({ "ignore": accepted }));
+        for statement in &self.statements {
+            if let Some(accepted) = &statement.accepted_finding {
+                resource = resource.accept_policy_finding(
+                    accepted.issue,
+                    &statement.actions,
+                    accepted.reason,
+                );
+            }
         }
         resource
             .prop("Description", json!(self.description))

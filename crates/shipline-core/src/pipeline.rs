@@ -1,6 +1,9 @@
 //! The composition: [`synthesize`] turns a validated [`Config`] into the complete
-//! [`Template`] — artifact bucket, ECR repository, build project, promotion function, their
-//! log groups and roles, the GitHub connection and the V2 pipeline — then runs the tag pass.
+//! [`Template`] — artifact bucket, ECR repository, build project, delivery function (scan
+//! gate and promotion), their log groups and roles, the GitHub connection, the V2 pipeline
+//! (Source → Build → Scan → one stage per promotion stage, approvals before the configured
+//! ones), the trigger, and the encrypted notification topic with its rules — then runs the
+//! tag pass.
 //!
 //! This is the only place that knows how the pieces connect. Each role starts empty and is
 //! filled by the `grant_*` calls below, one per use, so reading this function tells exactly
@@ -8,17 +11,19 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{Config, Trigger};
+use crate::config::{CACHE_TAG, Config, ScanGate, Stage, Trigger};
 use crate::iam::Role;
 use crate::resources::codebuild::{BuildProject, BuildProjectProps};
 use crate::resources::codepipeline::{self, Pipeline};
 use crate::resources::connections::{self, Connection};
 use crate::resources::ecr::ImageRepository;
 use crate::resources::events::{self, EventBus};
+use crate::resources::kms::NotificationKey;
 use crate::resources::lambda::{Function, FunctionProps};
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::ArtifactBucket;
 use crate::resources::secrets::GeneratedSecret;
+use crate::resources::sns::Topic;
 use crate::tags;
 use crate::template::{Template, embedded_json};
 
@@ -27,9 +32,6 @@ pub const PROMOTION_SOURCE: &str = include_str!("lambdas/promotion.py");
 
 /// Source of the GitHub webhook receiver, embedded at compile time and placed inline.
 pub const WEBHOOK_SOURCE: &str = include_str!("lambdas/webhook.py");
-
-/// The tag the Deploy stage moves to the digest this execution built.
-pub const PRODUCTION_TAG: &str = "production";
 
 /// Logical ids, stable across releases (renaming one replaces the resource).
 pub mod ids {
@@ -55,6 +57,13 @@ pub mod ids {
     pub const WEBHOOK_INVOKE_PERMISSION: &str = "WebhookInvokePermission";
     pub const PUSH_RULE: &str = "PushRule";
     pub const PUSH_RULE_ROLE: &str = "PushRuleRole";
+    pub const PIPELINE_LOG_GROUP: &str = "PipelineLogGroup";
+    pub const NOTIFICATION_KEY: &str = "NotificationKey";
+    pub const NOTIFICATION_KEY_ALIAS: &str = "NotificationKeyAlias";
+    pub const NOTIFICATION_TOPIC: &str = "NotificationTopic";
+    pub const NOTIFICATION_TOPIC_POLICY: &str = "NotificationTopicPolicy";
+    pub const PIPELINE_STATE_RULE: &str = "PipelineStateRule";
+    pub const STAGE_FAILURE_RULE: &str = "StageFailureRule";
 }
 
 /// Physical names derived from the app name (validated to fit every service's limits).
@@ -67,6 +76,10 @@ pub struct Names {
     pub webhook_function: String,
     pub push_event_bus: String,
     pub push_rule: String,
+    pub notification_topic: String,
+    pub notification_key_alias: String,
+    pub pipeline_state_rule: String,
+    pub stage_failure_rule: String,
 }
 
 impl Names {
@@ -80,6 +93,10 @@ impl Names {
             webhook_function: format!("{app}-webhook"),
             push_event_bus: format!("{app}-github-events"),
             push_rule: format!("{app}-push"),
+            notification_topic: format!("{app}-notifications"),
+            notification_key_alias: format!("alias/{app}-notifications"),
+            pipeline_state_rule: format!("{app}-pipeline-state"),
+            stage_failure_rule: format!("{app}-stage-failed"),
         }
     }
 }
@@ -87,9 +104,14 @@ impl Names {
 /// The full pipeline template for `config`.
 pub fn synthesize(config: &Config) -> Template {
     let names = Names::for_app(&config.app.name);
+    let stages = config.promotion_stages();
+    let stage_names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
     let mut template = Template::new(format!(
-        "shipline CI/CD pipeline for {}: GitHub {}@{} -> CodeBuild -> ECR -> promotion to `{PRODUCTION_TAG}`",
-        config.app.name, config.source.repository, config.source.branch
+        "shipline CI/CD pipeline for {}: GitHub {}@{} -> CodeBuild -> ECR -> scan gate -> {}",
+        config.app.name,
+        config.source.repository,
+        config.source.branch,
+        stage_names.join(" -> ")
     ));
 
     let bucket = ArtifactBucket {
@@ -146,15 +168,19 @@ pub fn synthesize(config: &Config) -> Template {
     build_logs.grant_write(&mut build_role, "WriteBuildLogs");
     bucket.grant_read_write(&mut build_role);
 
-    // Promotion: retag by digest in this repository, report the job result, write its logs.
+    // Delivery function: gate on this repository's scan results (basic gate), retag by digest
+    // in it, report the job result, write its logs.
     // Lambda assumes execution roles without aws:SourceArn/aws:SourceAccount in the request
     // context, so its trust policy cannot be conditioned on them (a condition would make the
     // role unassumable); the role's permissions are what bound it.
     let mut promotion_role = Role::new(
         ids::PROMOTION_ROLE,
-        "Lambda: moves the promotion tag to the built digest",
+        "Lambda: gates on the image scan and moves stage tags to the built digest",
         "lambda.amazonaws.com",
     );
+    if config.scan.gate == ScanGate::Basic {
+        repository.grant_read_scan_findings(&mut promotion_role);
+    }
     repository.grant_retag(&mut promotion_role);
     codepipeline::grant_put_job_result(&mut promotion_role);
     promotion_logs.grant_write(&mut promotion_role, "WritePromotionLogs");
@@ -171,6 +197,36 @@ pub fn synthesize(config: &Config) -> Template {
     project.grant_start(&mut pipeline_role);
     function.grant_invoke(&mut pipeline_role);
     bucket.grant_read_write(&mut pipeline_role);
+    let key = NotificationKey {
+        logical_id: ids::NOTIFICATION_KEY,
+    };
+    let topic = Topic {
+        logical_id: ids::NOTIFICATION_TOPIC,
+        name: names.notification_topic.clone(),
+    };
+    if stages.iter().any(|s| s.approval) {
+        // Approval requests: the manual approval action publishes as the pipeline role.
+        topic.grant_publish(&mut pipeline_role);
+        key.grant_encrypt_for_publishing(&mut pipeline_role);
+    }
+    if config.scan.gate == ScanGate::Inspector {
+        // CodePipeline's InspectorScan action pulls the image and logs as the pipeline role.
+        let pipeline_logs = LogGroup {
+            logical_id: ids::PIPELINE_LOG_GROUP,
+            name: format!("/aws/codepipeline/{}", pipeline.name),
+        };
+        repository.grant_pull(&mut pipeline_role);
+        pipeline_role.add(crate::iam::Statement::on_any_resource(
+            "ScanImagesWithInspector",
+            &["inspector-scan:ScanSbom"],
+            "inspector-scan:ScanSbom supports no resource-level permissions: the Service Authorization Reference lists no resource type for it",
+        ));
+        pipeline_logs.grant_write(&mut pipeline_role, "WriteInspectorScanLogs");
+        template.add(
+            ids::PIPELINE_LOG_GROUP,
+            pipeline_logs.resource(config.logs.retention_days),
+        );
+    }
 
     template.add(
         ids::ARTIFACT_BUCKET,
@@ -179,7 +235,10 @@ pub fn synthesize(config: &Config) -> Template {
     template.add(ids::ARTIFACT_BUCKET_POLICY, bucket.tls_only_policy());
     template.add(
         ids::IMAGE_REPOSITORY,
-        repository.resource(&[PRODUCTION_TAG], config.images.keep_last),
+        repository.resource(
+            &[stage_names.as_slice(), &[CACHE_TAG]].concat(),
+            config.images.keep_last,
+        ),
     );
     template.add(
         ids::BUILD_LOG_GROUP,
@@ -198,23 +257,33 @@ pub fn synthesize(config: &Config) -> Template {
             repository_name: repository.name_ref(),
             dockerfile: &config.build.dockerfile,
             context: &config.build.context,
+            cache_tag: CACHE_TAG,
             extra_environment: config.build.environment.clone().into_iter().collect(),
         }),
     );
     template.add(
         ids::PROMOTION_FUNCTION,
         function.resource(FunctionProps {
-            description: "shipline: tags the image digest this pipeline execution built as the promotion tag",
+            description: "shipline: gates on the image scan and moves stage tags to the digest this pipeline execution built",
             source: PROMOTION_SOURCE,
             role: &promotion_role,
             log_group: promotion_logs.name_ref(),
             timeout_seconds: 60,
-            environment: Vec::new(),
+            environment: gate_environment(config),
             reserved_concurrency: None,
         }),
     );
-    let stages = stages(config, &connection_arn, &project, &function, &repository);
-    let mut pipeline_resource = pipeline.resource(&pipeline_role, bucket.name(), stages);
+    let pipeline_stages = pipeline_stages(
+        config,
+        &stages,
+        &connection_arn,
+        &project,
+        &function,
+        &repository,
+        &topic,
+    );
+    let mut pipeline_resource = pipeline.resource(&pipeline_role, bucket.name(), pipeline_stages);
+    let pipeline_role_arn = pipeline_role.arn();
     let mut roles = vec![build_role, promotion_role, pipeline_role];
     match config.source.trigger {
         Trigger::Webhook => roles.extend(webhook_trigger(&mut template, config, &names, &pipeline)),
@@ -223,6 +292,14 @@ pub fn synthesize(config: &Config) -> Template {
         }
     }
     template.add(ids::PIPELINE, pipeline_resource);
+    notifications(
+        &mut template,
+        config,
+        &names,
+        &key,
+        &topic,
+        pipeline_role_arn,
+    );
     for role in roles {
         let id = role.logical_id.clone();
         template.add(&id, role.into_resource());
@@ -244,22 +321,40 @@ pub fn synthesize(config: &Config) -> Template {
     template
 }
 
-/// Source (GitHub via the connection) -> Build (CodeBuild) -> Deploy (promotion Lambda).
-/// The build gets the commit id from the Source action's variables; the promotion gets the
-/// digest from the Build action's exported variables — the image *this* execution built.
-fn stages(
+/// The scan gate's policy, in the delivery function's environment (basic gate only).
+fn gate_environment(config: &Config) -> Vec<(&'static str, Value)> {
+    if config.scan.gate != ScanGate::Basic {
+        return Vec::new();
+    }
+    let scan = &config.scan;
+    vec![
+        ("GATE_SEVERITY", json!(scan.severity.as_str())),
+        ("GATE_MAX_FINDINGS", json!(scan.max_findings.to_string())),
+        ("GATE_IGNORE", json!(scan.ignore.join(","))),
+        (
+            "GATE_WAIT_SECONDS",
+            json!((scan.wait_minutes * 60).to_string()),
+        ),
+    ]
+}
+
+/// Source (GitHub via the connection) -> Build (CodeBuild) -> Scan (the gate) -> for each
+/// promotion stage: an approval stage where configured, then the stage that moves its tag.
+/// The build gets the commit id from the Source action's variables; the gate and every
+/// promotion get the digest from the Build action's exported variables — the image *this*
+/// execution built, never "the newest image".
+#[allow(clippy::too_many_arguments)]
+fn pipeline_stages(
     config: &Config,
+    stages: &[Stage],
     connection_arn: &Value,
     project: &BuildProject,
     function: &Function,
     repository: &ImageRepository,
+    topic: &Topic,
 ) -> Vec<Value> {
-    let promotion_parameters = json!({
-        "repository": repository.name,
-        "digest": "#{BuildVariables.IMAGE_DIGEST}",
-        "tag": PRODUCTION_TAG,
-    });
-    vec![
+    let digest = "#{BuildVariables.IMAGE_DIGEST}";
+    let mut pipeline_stages = vec![
         json!({
             "Name": "Source",
             "Actions": [{
@@ -295,20 +390,175 @@ fn stages(
                 "RunOrder": 1,
             }],
         }),
-        json!({
-            "Name": "Deploy",
+        json!({ "Name": "Scan", "Actions": [scan_action(config, function, repository, digest)] }),
+    ];
+    for stage in stages {
+        if stage.approval {
+            // Its own stage, so that rejecting it fails nothing a rollback would re-run.
+            pipeline_stages.push(json!({
+                "Name": format!("Approve-{}", stage.name),
+                "Actions": [{
+                    "Name": "Approval",
+                    "ActionTypeId": { "Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1" },
+                    "Configuration": {
+                        "NotificationArn": topic.arn(),
+                        "CustomData": format!(
+                            "Promote {}@{digest} (commit #{{SourceVariables.CommitId}}) to {}? It passed the scan gate.",
+                            repository.name, stage.name
+                        ),
+                        "ExternalEntityLink": crate::template::intrinsics::sub(&format!(
+                            "https://${{AWS::Region}}.console.aws.amazon.com/ecr/repositories/private/${{AWS::AccountId}}/{}/_/image/{digest}/details?region=${{AWS::Region}}",
+                            repository.name
+                        )),
+                    },
+                    "RunOrder": 1,
+                }],
+            }));
+        }
+        let parameters =
+            json!({ "repository": repository.name, "digest": digest, "tag": stage.name });
+        pipeline_stages.push(json!({
+            "Name": stage.name,
             "Actions": [{
-                "Name": "PromoteToProduction",
+                "Name": "Promote",
                 "ActionTypeId": { "Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1" },
                 "Configuration": {
                     "FunctionName": function.name_ref(),
-                    "UserParameters": embedded_json(promotion_parameters),
+                    "UserParameters": embedded_json(parameters),
                 },
-                "InputArtifacts": [{ "Name": "ImageDetail" }],
+                "Namespace": format!("Promote{}", stage.name.replace(['.', '-', '_'], "")),
                 "RunOrder": 1,
             }],
+            // A failed promotion returns the stage to the last successful execution's image.
+            "OnFailure": { "Result": "ROLLBACK" },
+        }));
+    }
+    pipeline_stages
+}
+
+/// The gate between the build and the first promotion: shipline's function reading ECR's
+/// basic scan-on-push result, or CodePipeline's InspectorScan action (enhanced scanning).
+fn scan_action(
+    config: &Config,
+    function: &Function,
+    repository: &ImageRepository,
+    digest: &str,
+) -> Value {
+    match config.scan.gate {
+        ScanGate::Basic => json!({
+            "Name": "ScanGate",
+            "ActionTypeId": { "Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1" },
+            "Configuration": {
+                "FunctionName": function.name_ref(),
+                "UserParameters": embedded_json(json!({ "action": "scan-gate", "repository": repository.name, "digest": digest })),
+            },
+            "Namespace": "ScanVariables",
+            "RunOrder": 1,
         }),
-    ]
+        ScanGate::Inspector => {
+            // Thresholds are per severity: each level at or above the configured one allows
+            // `max_findings` findings of that level.
+            let mut configuration = serde_json::Map::new();
+            configuration.insert("InspectorRunMode".into(), json!("ECRImageScan"));
+            configuration.insert("ECRRepositoryName".into(), json!(repository.name));
+            configuration.insert("ImageTag".into(), json!("#{BuildVariables.IMAGE_TAG}"));
+            for (level, key) in [
+                (crate::config::Severity::Low, "LowThreshold"),
+                (crate::config::Severity::Medium, "MediumThreshold"),
+                (crate::config::Severity::High, "HighThreshold"),
+                (crate::config::Severity::Critical, "CriticalThreshold"),
+            ] {
+                if level >= config.scan.severity {
+                    configuration.insert(key.into(), json!(config.scan.max_findings.to_string()));
+                }
+            }
+            json!({
+                "Name": "InspectorScan",
+                "ActionTypeId": { "Category": "Invoke", "Owner": "AWS", "Provider": "InspectorScan", "Version": "1" },
+                "Configuration": configuration,
+                "OutputArtifacts": [{ "Name": "InspectorSbom" }],
+                "Namespace": "ScanVariables",
+                "RunOrder": 1,
+            })
+        }
+    }
+}
+
+/// The notification topic (customer-managed KMS key, rotation on), its email subscriptions,
+/// the rules that send pipeline state changes to it, and the policy admitting exactly those
+/// rules and the pipeline role (approval requests) as publishers.
+fn notifications(
+    template: &mut Template,
+    config: &Config,
+    names: &Names,
+    key: &NotificationKey,
+    topic: &Topic,
+    pipeline_role_arn: Value,
+) {
+    template.add(
+        ids::NOTIFICATION_KEY,
+        key.resource(&format!(
+            "shipline: encrypts the {} notification topic",
+            config.app.name
+        )),
+    );
+    template.add(
+        ids::NOTIFICATION_KEY_ALIAS,
+        key.alias(&names.notification_key_alias),
+    );
+    template.add(
+        ids::NOTIFICATION_TOPIC,
+        topic.resource(key.arn(), &config.notifications.emails),
+    );
+    let rule_arn =
+        |name: &str| crate::template::intrinsics::regional_arn("events", &format!("rule/{name}"));
+    let mut rule_arns = Vec::new();
+    let on = &config.notifications.on;
+    let pipeline_states: Vec<&str> = on
+        .iter()
+        .filter(|s| **s != crate::config::ExecutionState::Failed)
+        .map(|s| s.as_str())
+        .collect();
+    if !pipeline_states.is_empty() {
+        let rule = events::notification_rule(
+            "Notifies the pipeline's execution results",
+            events::pipeline_state_pattern(
+                &names.pipeline,
+                events::PIPELINE_EXECUTION_CHANGE,
+                &pipeline_states,
+            ),
+            topic.arn(),
+            false,
+        )
+        .prop("Name", json!(names.pipeline_state_rule));
+        template.add(ids::PIPELINE_STATE_RULE, rule);
+        rule_arns.push(rule_arn(&names.pipeline_state_rule));
+    }
+    if on.contains(&crate::config::ExecutionState::Failed) {
+        // Failures are reported per stage, so the message names the stage that failed.
+        let rule = events::notification_rule(
+            "Notifies failed pipeline stages",
+            events::pipeline_state_pattern(
+                &names.pipeline,
+                events::STAGE_EXECUTION_CHANGE,
+                &["FAILED"],
+            ),
+            topic.arn(),
+            true,
+        )
+        .prop("Name", json!(names.stage_failure_rule));
+        template.add(ids::STAGE_FAILURE_RULE, rule);
+        rule_arns.push(rule_arn(&names.stage_failure_rule));
+    }
+    template.add(
+        ids::NOTIFICATION_TOPIC_POLICY,
+        topic.policy(rule_arns, vec![pipeline_role_arn]),
+    );
+    template.output(
+        "NotificationTopicArn",
+        "SNS topic of pipeline notifications and approval requests (subscribe more endpoints here)",
+        topic.arn(),
+    );
 }
 
 /// `trigger = "webhook"`: GitHub -> signed-delivery receiver (public function URL) -> push

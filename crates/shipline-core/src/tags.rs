@@ -30,10 +30,14 @@ pub fn tag_shape(type_name: &str) -> TagShape {
         | "AWS::CodeConnections::Connection"
         | "AWS::SecretsManager::Secret"
         | "AWS::Events::EventBus"
-        | "AWS::Events::Rule" => TagShape::KeyValueList,
-        "AWS::S3::BucketPolicy" | "AWS::Lambda::Url" | "AWS::Lambda::Permission" => {
-            TagShape::Untaggable
-        }
+        | "AWS::Events::Rule"
+        | "AWS::KMS::Key"
+        | "AWS::SNS::Topic" => TagShape::KeyValueList,
+        "AWS::S3::BucketPolicy"
+        | "AWS::Lambda::Url"
+        | "AWS::Lambda::Permission"
+        | "AWS::KMS::Alias"
+        | "AWS::SNS::TopicPolicy" => TagShape::Untaggable,
         other => panic!("tag_shape: no tag shape recorded for {other}"),
     }
 }

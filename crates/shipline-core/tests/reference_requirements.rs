@@ -77,7 +77,10 @@ fn req2_ecr_repository_scans_on_push_keeps_last_10_and_only_promotion_tags_move(
             "ImageScanningConfiguration": { "ScanOnPush": true },
             "ImageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
             "ImageTagMutabilityExclusionFilters": [
-                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "production" }
+                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "dev" },
+                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "staging" },
+                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "production" },
+                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "buildcache" }
             ],
         }),
     );
@@ -102,14 +105,20 @@ fn req2_ecr_repository_scans_on_push_keeps_last_10_and_only_promotion_tags_move(
         .max()
         .unwrap();
     assert_eq!(keep_last["rulePriority"].as_u64().unwrap(), max_priority);
-    // The image production runs is protected from expiry by a higher-precedence rule.
-    assert!(matches(
-        &rules[0],
-        &json!({
-            "rulePriority": 1,
-            "selection": { "tagStatus": "tagged", "tagPatternList": ["production"], "countType": "imageCountMoreThan", "countNumber": 1 },
-        })
-    ));
+    // The image each stage runs, and the layer cache image, are protected from expiry by
+    // higher-precedence rules (one per tag: a rule's tag list matches images with all of them).
+    for (i, tag) in ["dev", "staging", "production", "buildcache"]
+        .iter()
+        .enumerate()
+    {
+        assert!(matches(
+            &rules[i],
+            &json!({
+                "rulePriority": i + 1,
+                "selection": { "tagStatus": "tagged", "tagPatternList": [tag], "countType": "imageCountMoreThan", "countNumber": 1 },
+            })
+        ));
+    }
     assert_eq!(repo["DeletionPolicy"], "Retain");
 }
 
@@ -159,8 +168,11 @@ fn req3_codebuild_builds_privileged_small_amazon_linux_and_exports_the_digest() 
     );
     assert_eq!(buildspec["artifacts"]["files"], json!(["imageDetail.json"]));
     let commands = buildspec["phases"]["build"]["commands"].to_string();
-    assert!(commands.contains(r#"docker build --file \"$DOCKERFILE\" --tag \"$REPOSITORY_URI:$IMAGE_TAG\" \"$BUILD_CONTEXT\""#));
-    assert!(commands.contains(r#"docker push \"$REPOSITORY_URI:$IMAGE_TAG\""#));
+    assert!(commands.contains(r#"docker build --file \"$DOCKERFILE\" --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from \"$REPOSITORY_URI:$CACHE_TAG\" --tag \"$REPOSITORY_URI:$IMAGE_TAG\" --tag \"$REPOSITORY_URI:$CACHE_TAG\" \"$BUILD_CONTEXT\""#));
+    assert!(commands.contains(r#"docker push \"$REPOSITORY_URI:$IMAGE_TAG\" || exit 1"#));
+    // The layer cache: the image is also pushed as the cache tag; failing that only warns.
+    assert_eq!(var("CACHE_TAG"), Some(json!("buildcache")));
+    assert!(commands.contains(r#"docker push \"$REPOSITORY_URI:$CACHE_TAG\" || echo \"warning"#));
     // The image is tagged with the commit id from the Source action.
     let pre_build = buildspec["phases"]["pre_build"]["commands"].to_string();
     assert!(pre_build.contains("IMAGE_TAG=\\\"${COMMIT_ID"));
@@ -255,7 +267,7 @@ fn stage<'a>(t: &'a Value, name: &str) -> &'a Value {
 }
 
 #[test]
-fn req5_pipeline_v2_has_source_build_deploy_stages() {
+fn req5_pipeline_v2_has_source_build_scan_and_the_promotion_stages() {
     let t = default_template();
     let pipeline = only(&t, "AWS::CodePipeline::Pipeline");
     assert_eq!(pipeline["Properties"]["PipelineType"], "V2");
@@ -265,7 +277,18 @@ fn req5_pipeline_v2_has_source_build_deploy_stages() {
         .iter()
         .map(|s| s["Name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Source", "Build", "Deploy"]);
+    assert_eq!(
+        names,
+        [
+            "Source",
+            "Build",
+            "Scan",
+            "dev",
+            "staging",
+            "Approve-production",
+            "production"
+        ]
+    );
     assert!(matches(
         &stage(&t, "Source")["Actions"][0],
         &json!({
@@ -284,13 +307,16 @@ fn req5_pipeline_v2_has_source_build_deploy_stages() {
             "Configuration": { "ProjectName": { "Ref": "BuildProject" } },
         })
     ));
-    assert!(matches(
-        &stage(&t, "Deploy")["Actions"][0],
-        &json!({
-            "ActionTypeId": { "Category": "Invoke", "Provider": "Lambda" },
-            "Configuration": { "FunctionName": { "Ref": "PromotionFunction" } },
-        })
-    ));
+    for name in ["dev", "staging", "production"] {
+        assert!(matches(
+            &stage(&t, name)["Actions"][0],
+            &json!({
+                "Name": "Promote",
+                "ActionTypeId": { "Category": "Invoke", "Provider": "Lambda" },
+                "Configuration": { "FunctionName": { "Ref": "PromotionFunction" } },
+            })
+        ));
+    }
 }
 
 #[test]
@@ -329,20 +355,26 @@ fn req6_promotion_lambda_is_inline_current_python_and_promotes_the_built_digest(
     assert_eq!(props["Runtime"], "python3.13");
     assert_eq!(props["Handler"], "index.handler");
     let code = props["Code"]["ZipFile"].as_str().unwrap();
-    assert_eq!(code, shipline_core::pipeline::PROMOTION_SOURCE);
+    assert_eq!(
+        code,
+        shipline_core::resources::lambda::inline_source(shipline_core::pipeline::PROMOTION_SOURCE)
+    );
     assert!(code.contains("def handler(event, context):"));
     assert!(
         props["Code"].get("S3Bucket").is_none(),
         "no external artifact at deploy time"
     );
     // The digest comes from this execution's Build variables, never "the newest image".
-    let action = &stage(&t, "Deploy")["Actions"][0];
-    let params: Value =
-        serde_json::from_str(action["Configuration"]["UserParameters"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        params,
-        json!({ "repository": "example-app", "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": "production" })
-    );
+    for tag in ["dev", "staging", "production"] {
+        let action = &stage(&t, tag)["Actions"][0];
+        let params: Value =
+            serde_json::from_str(action["Configuration"]["UserParameters"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(
+            params,
+            json!({ "repository": "example-app", "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": tag })
+        );
+    }
 }
 
 #[test]
@@ -383,12 +415,14 @@ fn req7_each_principal_has_its_own_role_with_exact_grants() {
     }
     assert!(build.iter().any(|(a, _)| a == "ecr:PutImage"));
 
-    // Promotion: retag in this repository, report the job result, its own log group.
+    // Delivery function: read scan results of, and retag in, this repository; report the job
+    // result; its own log group.
     let promotion = role_grants(&t, "PromotionRole");
     let actions: Vec<&str> = promotion.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(
         actions,
         [
+            "ecr:DescribeImageScanFindings",
             "ecr:BatchGetImage",
             "ecr:DescribeImages",
             "ecr:PutImage",
@@ -434,6 +468,15 @@ fn req7_each_principal_has_its_own_role_with_exact_grants() {
             .contains(":codestar-connections:")
     );
     assert_eq!(grant("s3:PutObject"), objects);
+    // Approval requests: publish to this topic, encrypted with this key.
+    assert_eq!(
+        grant("sns:Publish"),
+        json!([{ "Ref": "NotificationTopic" }])
+    );
+    assert_eq!(
+        grant("kms:GenerateDataKey"),
+        json!([{ "Fn::GetAtt": ["NotificationKey", "Arn"] }])
+    );
 }
 
 #[test]
@@ -529,6 +572,7 @@ fn req9_outputs_name_everything_a_user_needs() {
             "BuildLogGroupName",
             "BuildProjectName",
             "ConnectionArn",
+            "NotificationTopicArn",
             "PipelineConsoleUrl",
             "PipelineName",
             "PromotionFunctionArn",

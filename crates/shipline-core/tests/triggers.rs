@@ -53,7 +53,7 @@ fn webhook_mode_is_the_default_and_the_only_trigger() {
             .get("Triggers")
             .is_none()
     );
-    let rule = only(&t, "AWS::Events::Rule");
+    let rule = &t["Resources"]["PushRule"];
     assert_eq!(
         rule["Properties"]["EventBusName"],
         json!({ "Ref": "PushEventBus" })
@@ -89,8 +89,15 @@ fn connection_mode_uses_the_native_trigger_and_no_webhook_resources() {
             },
         }])
     );
+    // The only rules are the notification rules (on the default bus, not starting anything).
+    for (id, rule) in resources_of_type(&t, "AWS::Events::Rule") {
+        assert!(
+            ["PipelineStateRule", "StageFailureRule"].contains(&id),
+            "{id}"
+        );
+        assert!(rule["Properties"].get("EventBusName").is_none());
+    }
     for kind in [
-        "AWS::Events::Rule",
         "AWS::Events::EventBus",
         "AWS::Lambda::Url",
         "AWS::Lambda::Permission",
@@ -108,7 +115,7 @@ fn connection_mode_uses_the_native_trigger_and_no_webhook_resources() {
 #[test]
 fn rule_matches_pushes_to_the_configured_branch_only() {
     let t = synth_toml("[source]\nrepository = \"acme/orders\"\nbranch = \"release/v2\"\n");
-    let pattern = &only(&t, "AWS::Events::Rule")["Properties"]["EventPattern"];
+    let pattern = &&t["Resources"]["PushRule"]["Properties"]["EventPattern"];
     assert!(event_matches(
         pattern,
         &push_event("acme/orders", "refs/heads/release/v2", false)
@@ -216,7 +223,7 @@ fn receiver_is_inline_bounded_and_logs_with_retention() {
     let function = &t["Resources"]["WebhookFunction"]["Properties"];
     assert_eq!(
         function["Code"]["ZipFile"],
-        shipline_core::pipeline::WEBHOOK_SOURCE
+        shipline_core::resources::lambda::inline_source(shipline_core::pipeline::WEBHOOK_SOURCE)
     );
     assert_eq!(function["ReservedConcurrentExecutions"], 3);
     assert_eq!(

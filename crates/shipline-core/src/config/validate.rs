@@ -15,7 +15,8 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 pub const APP_NAME_MAX: usize = 24;
 
 /// Environment variables shipline's buildspec sets itself; a user value would break the build.
-const RESERVED_BUILD_VARIABLES: [&str; 6] = [
+const RESERVED_BUILD_VARIABLES: [&str; 7] = [
+    "CACHE_TAG",
     "REPOSITORY_URI",
     "REPOSITORY_NAME",
     "DOCKERFILE",
@@ -97,7 +98,9 @@ fn stages(config: &Config) -> Result<(), Problem> {
         return Err(problem(
             "stages",
             format!("{} promotion stages configured", config.stages.len()),
-            &format!("configure 1 to {MAX_STAGES} [[stages]] (ECR allows 5 tag-mutability exclusions: one per stage tag plus the build cache tag)"),
+            &format!(
+                "configure 1 to {MAX_STAGES} [[stages]] (ECR allows 5 tag-mutability exclusions: one per stage tag plus the build cache tag)"
+            ),
         ));
     }
     for (i, stage) in config.stages.iter().enumerate() {
@@ -198,9 +201,13 @@ fn notifications(config: &Config) -> Result<(), Problem> {
     for (i, email) in config.notifications.emails.iter().enumerate() {
         let valid = email.len() <= 254
             && !email.chars().any(|c| c.is_whitespace() || c == ',')
-            && email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            });
         if !valid {
             return Err(problem(
                 &format!("notifications.emails[{i}]"),

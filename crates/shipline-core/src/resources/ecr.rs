@@ -73,14 +73,29 @@ impl ImageRepository {
             ],
             vec![self.arn()],
         ));
-        role.add(Statement::on_any_resource(
-            "AuthenticateToRegistry",
-            &["ecr:GetAuthorizationToken"],
-            "ecr:GetAuthorizationToken is registry-wide: the Service Authorization Reference lists no resource type for it",
-        )
-        .accepting(
-            "CREDENTIALS_EXPOSURE",
-            "docker login needs the 12-hour registry token GetAuthorizationToken returns; the token only carries this role's own ECR permissions",
+        role.add(registry_login());
+    }
+
+    /// Pull images (what CodePipeline's InspectorScan action does with the pipeline role).
+    pub fn grant_pull(&self, role: &mut Role) {
+        role.add(Statement::allow(
+            "PullImages",
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            vec![self.arn()],
+        ));
+        role.add(registry_login());
+    }
+
+    /// Read scan-on-push results (the scan gate).
+    pub fn grant_read_scan_findings(&self, role: &mut Role) {
+        role.add(Statement::allow(
+            "ReadScanFindings",
+            &["ecr:DescribeImageScanFindings"],
+            vec![self.arn()],
         ));
     }
 
@@ -93,6 +108,19 @@ impl ImageRepository {
             vec![self.arn()],
         ));
     }
+}
+
+/// `docker login` to the registry.
+fn registry_login() -> Statement {
+    Statement::on_any_resource(
+            "AuthenticateToRegistry",
+            &["ecr:GetAuthorizationToken"],
+            "ecr:GetAuthorizationToken is registry-wide: the Service Authorization Reference lists no resource type for it",
+        )
+        .accepting(
+            "CREDENTIALS_EXPOSURE",
+            "docker login needs the 12-hour registry token GetAuthorizationToken returns; the token only carries this role's own ECR permissions",
+        )
 }
 
 /// The lifecycle policy text. One rule per movable tag (priority 1..n) matches the image that

@@ -78,3 +78,56 @@ pub fn rule(
             json!([{ "Id": "Pipeline", "Arn": target_arn, "RoleArn": role.arn() }]),
         )
 }
+
+/// `detail-type` of CodePipeline's execution-level state changes (default event bus).
+pub const PIPELINE_EXECUTION_CHANGE: &str = "CodePipeline Pipeline Execution State Change";
+/// `detail-type` of CodePipeline's stage-level state changes (these name the stage).
+pub const STAGE_EXECUTION_CHANGE: &str = "CodePipeline Stage Execution State Change";
+
+/// Events of `detail_type` from the pipeline named `pipeline` reaching one of `states`.
+pub fn pipeline_state_pattern(pipeline: &str, detail_type: &str, states: &[&str]) -> Value {
+    json!({
+        "source": ["aws.codepipeline"],
+        "detail-type": [detail_type],
+        "detail": { "pipeline": [pipeline], "state": states },
+    })
+}
+
+/// A rule on the default bus sending matching pipeline events to the topic as one readable
+/// line: pipeline, execution id, state, the stage when `with_stage` (stage-level events), and
+/// the execution's console link. SNS needs no role: the topic policy admits the rule.
+pub fn notification_rule(
+    description: &str,
+    pattern: Value,
+    topic_arn: Value,
+    with_stage: bool,
+) -> Resource {
+    let mut paths = json!({
+        "pipeline": "$.detail.pipeline",
+        "execution": "$.detail.execution-id",
+        "state": "$.detail.state",
+        "region": "$.region",
+        "time": "$.time",
+    });
+    let stage = if with_stage {
+        paths["stage"] = json!("$.detail.stage");
+        " stage <stage>"
+    } else {
+        ""
+    };
+    let template = format!(
+        "\"[<time>] pipeline <pipeline>{stage}: <state> (execution <execution>). https://<region>.console.aws.amazon.com/codesuite/codepipeline/pipelines/<pipeline>/executions/<execution>/timeline?region=<region>\""
+    );
+    Resource::new("AWS::Events::Rule")
+        .prop("Description", json!(description))
+        .prop("EventPattern", pattern)
+        .prop("State", json!("ENABLED"))
+        .prop(
+            "Targets",
+            json!([{
+                "Id": "Notifications",
+                "Arn": topic_arn,
+                "InputTransformer": { "InputPathsMap": paths, "InputTemplate": template },
+            }]),
+        )
+}

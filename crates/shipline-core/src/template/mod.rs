@@ -83,6 +83,20 @@ impl Resource {
         self
     }
 
+    /// Records, in the resource's Metadata, that parliament reports `issue` for `actions` in
+    /// this resource's policy and why that is accepted (`Metadata.parliament.ignore`; the
+    /// policy checker refuses an entry without a reason).
+    pub fn accept_policy_finding(mut self, issue: &str, actions: &[&str], reason: &str) -> Self {
+        let parliament = self
+            .metadata
+            .entry("parliament")
+            .or_insert_with(|| json!({ "ignore": [] }));
+        if let Some(ignores) = parliament["ignore"].as_array_mut() {
+            ignores.push(json!({ "issue": issue, "actions": actions, "reason": reason }));
+        }
+        self
+    }
+
     /// Records, in the resource's Metadata, that a checkov check does not apply and why.
     /// checkov reads `Metadata.checkov.skip[].{id, comment}`; the reason is for humans.
     pub fn skip_checkov(mut self, check_id: &str, reason: &str) -> Self {

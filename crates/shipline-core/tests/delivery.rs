@@ -1,0 +1,313 @@
+//! Promotion through the configured stages: approvals, the scan gate, rollback on failure,
+//! notifications through the encrypted topic, and the layer cache tag — in both trigger modes.
+
+mod support;
+
+use serde_json::{Value, json};
+use shipline_core::Config;
+use support::*;
+
+fn stages(t: &Value) -> Vec<&Value> {
+    only(t, "AWS::CodePipeline::Pipeline")["Properties"]["Stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+fn stage<'a>(t: &'a Value, name: &str) -> &'a Value {
+    stages(t)
+        .into_iter()
+        .find(|s| s["Name"] == name)
+        .unwrap_or_else(|| panic!("no stage {name}"))
+}
+
+fn both_trigger_modes(extra: &str) -> [Value; 2] {
+    ["webhook", "connection"].map(|mode| {
+        synth_toml(&format!(
+            "[source]\nrepository = \"acme/orders\"\ntrigger = \"{mode}\"\n{extra}"
+        ))
+    })
+}
+
+#[test]
+fn every_promotion_stage_rolls_back_on_failure_and_nothing_else_does() {
+    for t in both_trigger_modes("") {
+        for s in stages(&t) {
+            let promotes = ["dev", "staging", "production"].contains(&s["Name"].as_str().unwrap());
+            assert_eq!(
+                s.get("OnFailure").is_some(),
+                promotes,
+                "stage {}",
+                s["Name"]
+            );
+            if promotes {
+                assert_eq!(s["OnFailure"], json!({ "Result": "ROLLBACK" }));
+            }
+        }
+        // Stage rollback is not available in PARALLEL mode.
+        assert_ne!(
+            only(&t, "AWS::CodePipeline::Pipeline")["Properties"]["ExecutionMode"],
+            "PARALLEL"
+        );
+    }
+}
+
+#[test]
+fn an_approval_precedes_the_last_stage_by_default_and_is_configurable_per_stage() {
+    let t = synth(&Config::default());
+    let approval = &stage(&t, "Approve-production")["Actions"][0];
+    assert!(matches(
+        approval,
+        &json!({
+            "ActionTypeId": { "Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1" },
+            "Configuration": { "NotificationArn": { "Ref": "NotificationTopic" } },
+        })
+    ));
+    let custom = approval["Configuration"]["CustomData"].as_str().unwrap();
+    assert!(
+        custom.contains("example-app@#{BuildVariables.IMAGE_DIGEST}"),
+        "{custom}"
+    );
+    assert!(custom.contains("to production"));
+    let link = approval["Configuration"]["ExternalEntityLink"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    assert!(link.contains("/ecr/repositories/private/${AWS::AccountId}/example-app/_/image/#{BuildVariables.IMAGE_DIGEST}/details"));
+
+    let t = synth_toml(
+        "[[stages]]\nname = \"qa\"\napproval = true\n[[stages]]\nname = \"prod\"\napproval = false\n",
+    );
+    let names: Vec<&str> = stages(&t)
+        .iter()
+        .map(|s| s["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Source", "Build", "Scan", "Approve-qa", "qa", "prod"]
+    );
+}
+
+#[test]
+fn every_stage_tag_and_the_cache_tag_move_and_never_expire() {
+    let t = synth_toml("[[stages]]\nname = \"test\"\n[[stages]]\nname = \"live\"\n");
+    let repo = only(&t, "AWS::ECR::Repository");
+    let excluded: Vec<&str> = repo["Properties"]["ImageTagMutabilityExclusionFilters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["ImageTagMutabilityExclusionFilterValue"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(excluded, ["test", "live", "buildcache"]);
+    let policy: Value = serde_json::from_str(
+        repo["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let protected: Vec<&Value> = policy["rules"].as_array().unwrap()[..3]
+        .iter()
+        .map(|r| &r["selection"]["tagPatternList"][0])
+        .collect();
+    assert_eq!(
+        protected,
+        [&json!("test"), &json!("live"), &json!("buildcache")]
+    );
+}
+
+#[test]
+fn the_basic_gate_checks_the_built_digest_with_the_configured_policy() {
+    for t in both_trigger_modes(
+        "[scan]\nseverity = \"HIGH\"\nmax_findings = 2\nignore = [\"CVE-2024-1\", \"CVE-2024-2\"]\nwait_minutes = 15\n",
+    ) {
+        let action = &stage(&t, "Scan")["Actions"][0];
+        assert_eq!(
+            action["Configuration"]["FunctionName"],
+            json!({ "Ref": "PromotionFunction" })
+        );
+        let params: Value =
+            serde_json::from_str(action["Configuration"]["UserParameters"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(
+            params,
+            json!({ "action": "scan-gate", "repository": "example-app", "digest": "#{BuildVariables.IMAGE_DIGEST}" })
+        );
+        assert_eq!(
+            t["Resources"]["PromotionFunction"]["Properties"]["Environment"]["Variables"],
+            json!({
+                "GATE_SEVERITY": "HIGH",
+                "GATE_MAX_FINDINGS": "2",
+                "GATE_IGNORE": "CVE-2024-1,CVE-2024-2",
+                "GATE_WAIT_SECONDS": "900",
+            })
+        );
+        // The gate precedes the first promotion.
+        let names: Vec<&str> = stages(&t)
+            .iter()
+            .map(|s| s["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names[2..4], ["Scan", "dev"]);
+        let reads = role_statements(&t, "PromotionRole").into_iter().any(|s| {
+            s["Action"] == json!(["ecr:DescribeImageScanFindings"])
+                && s["Resource"] == json!([{ "Fn::GetAtt": ["ImageRepository", "Arn"] }])
+        });
+        assert!(reads);
+    }
+}
+
+#[test]
+fn the_inspector_gate_uses_codepipelines_action_with_per_severity_thresholds() {
+    let t = synth_toml("[scan]\ngate = \"inspector\"\nseverity = \"HIGH\"\nmax_findings = 3\n");
+    let action = &stage(&t, "Scan")["Actions"][0];
+    assert_eq!(
+        action["ActionTypeId"],
+        json!({ "Category": "Invoke", "Owner": "AWS", "Provider": "InspectorScan", "Version": "1" })
+    );
+    assert_eq!(
+        action["Configuration"],
+        json!({
+            "InspectorRunMode": "ECRImageScan",
+            "ECRRepositoryName": "example-app",
+            "ImageTag": "#{BuildVariables.IMAGE_TAG}",
+            "HighThreshold": "3",
+            "CriticalThreshold": "3",
+        })
+    );
+    assert!(
+        t["Resources"]["PromotionFunction"]["Properties"]
+            .get("Environment")
+            .is_none()
+    );
+    let pipeline_actions: Vec<String> = role_statements(&t, "PipelineRole")
+        .iter()
+        .flat_map(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+        })
+        .collect();
+    for needed in [
+        "inspector-scan:ScanSbom",
+        "ecr:BatchGetImage",
+        "ecr:GetAuthorizationToken",
+        "logs:PutLogEvents",
+    ] {
+        assert!(pipeline_actions.iter().any(|a| a == needed), "{needed}");
+    }
+    has_resource_properties(
+        &t,
+        "AWS::Logs::LogGroup",
+        json!({ "LogGroupName": "/aws/codepipeline/example-app-pipeline" }),
+    );
+}
+
+#[test]
+fn notifications_go_through_a_rotated_customer_managed_key_eventbridge_may_use() {
+    for t in both_trigger_modes("[notifications]\nemails = [\"team@example.com\"]\n") {
+        has_resource_properties(&t, "AWS::KMS::Key", json!({ "EnableKeyRotation": true }));
+        let key = only(&t, "AWS::KMS::Key");
+        let events = key["Properties"]["KeyPolicy"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Principal"] == json!({ "Service": "events.amazonaws.com" }))
+            .expect("EventBridge may use the key");
+        assert_eq!(
+            events["Action"],
+            json!(["kms:Decrypt", "kms:GenerateDataKey"])
+        );
+        has_resource_properties(
+            &t,
+            "AWS::SNS::Topic",
+            json!({
+                "KmsMasterKeyId": { "Fn::GetAtt": ["NotificationKey", "Arn"] },
+                "Subscription": [{ "Protocol": "email", "Endpoint": "team@example.com" }],
+            }),
+        );
+    }
+}
+
+#[test]
+fn only_the_stacks_rules_and_the_pipeline_role_may_publish() {
+    let t = synth(&Config::default());
+    let policy = &only(&t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"];
+    let allows: Vec<&Value> = policy
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect();
+    assert_eq!(allows.len(), 2);
+    assert_eq!(
+        allows[0]["Principal"],
+        json!({ "Service": "events.amazonaws.com" })
+    );
+    let sources = allows[0]["Condition"]["ArnEquals"]["aws:SourceArn"].to_string();
+    assert!(
+        sources.contains("rule/example-app-pipeline-state")
+            && sources.contains("rule/example-app-stage-failed")
+    );
+    assert_eq!(
+        allows[1]["Principal"],
+        json!({ "AWS": [{ "Fn::GetAtt": ["PipelineRole", "Arn"] }] })
+    );
+}
+
+#[test]
+fn pipeline_results_and_stage_failures_become_readable_messages() {
+    let t = synth_toml("[notifications]\non = [\"FAILED\", \"SUCCEEDED\", \"SUPERSEDED\"]\n");
+    let state = &t["Resources"]["PipelineStateRule"]["Properties"];
+    assert_eq!(
+        state["EventPattern"],
+        json!({
+            "source": ["aws.codepipeline"],
+            "detail-type": ["CodePipeline Pipeline Execution State Change"],
+            "detail": { "pipeline": ["example-app-pipeline"], "state": ["SUCCEEDED", "SUPERSEDED"] },
+        })
+    );
+    let failed = &t["Resources"]["StageFailureRule"]["Properties"];
+    assert_eq!(
+        failed["EventPattern"]["detail-type"],
+        json!(["CodePipeline Stage Execution State Change"])
+    );
+    assert_eq!(failed["EventPattern"]["detail"]["state"], json!(["FAILED"]));
+    let transformer = &failed["Targets"][0]["InputTransformer"];
+    assert_eq!(
+        failed["Targets"][0]["Arn"],
+        json!({ "Ref": "NotificationTopic" })
+    );
+    assert_eq!(transformer["InputPathsMap"]["stage"], "$.detail.stage");
+    let message = transformer["InputTemplate"].as_str().unwrap();
+    for part in [
+        "<pipeline>",
+        "stage <stage>",
+        "<state>",
+        "execution <execution>",
+        "/executions/<execution>/timeline",
+    ] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
+    // Only failures configured: no pipeline-state rule.
+    let t = synth_toml("[notifications]\non = [\"FAILED\"]\n");
+    assert!(t["Resources"].get("PipelineStateRule").is_none());
+}
+
+/// CloudFormation refuses a TemplateBody over 51,200 bytes; the largest realistic config
+/// (every option, four stages, the inspector gate, a long ignore list) keeps a margin.
+#[test]
+fn the_largest_config_fits_cloudformations_inline_template_limit() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/configs/all-options.toml"
+    ))
+    .unwrap();
+    let t = synth_toml(&text);
+    let size = serde_json::to_string(&t).unwrap().len();
+    assert!(size < 49_000, "all-options template is {size} bytes");
+}
