@@ -477,3 +477,17 @@ fn synth_tells_what_to_do_by_hand_after_deploying() {
         "nothing to do by hand with an authorized connection and the native trigger"
     );
 }
+
+#[test]
+fn a_template_over_cloudformations_inline_limit_is_refused_before_any_aws_call() {
+    let tags: String = (0..40)
+        .map(|i| format!("Tag{i:02} = \"value-that-is-fairly-long-{i:02}\"\n"))
+        .collect();
+    let out = Run::new("too-big")
+        .with_config(&format!("[app]\nname = \"orders\"\n[tags]\n{tags}"))
+        .run(&["deploy", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("CloudFormation accepts at most 51200 bytes inline"), "{err}");
+    assert!(err.contains("nothing was sent to AWS"));
+}

@@ -12,6 +12,9 @@ use crate::cloudformation::{self, Session, ops};
 use crate::printer::Printer;
 use crate::retained::{DataKind, DataStores};
 
+/// CloudFormation's limit on a template passed inline (`TemplateBody`), in bytes.
+const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
 /// Polling interval; overridable for tests against a local endpoint.
 fn poll_interval() -> Duration {
     std::env::var("SHIPLINE_POLL_MS")
@@ -46,6 +49,14 @@ pub async fn run(
             }
         },
     };
+    // CloudFormation refuses a TemplateBody over 51,200 bytes (a larger one needs an S3 upload).
+    if template.len() > TEMPLATE_BODY_LIMIT {
+        printer.error(&format!(
+            "the template is {} bytes; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} bytes inline. Every [tags] entry is repeated on each resource: remove some tags (nothing was sent to AWS)",
+            template.len()
+        ));
+        return ExitCode::from(2);
+    }
     let sdk_config = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
     let session = Session {
         client: aws_sdk_cloudformation::Client::new(&sdk_config),
