@@ -69,8 +69,18 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         template: Option<PathBuf>,
     },
-    /// Show the stack's status, recent events and outputs.
+    /// Show the stack's status, recent events and outputs, the pipeline's recent executions
+    /// and the image behind each stage tag.
     Status,
+    /// Put a stage's tag back on the digest promoted to it before the current one.
+    Rollback {
+        /// The promotion stage (a `[[stages]]` name, e.g. production).
+        #[arg(long)]
+        stage: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Delete the stack. The ECR repository and artifact bucket are kept with their contents
     /// unless --delete-data is given.
     Destroy {

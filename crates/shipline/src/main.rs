@@ -2,12 +2,13 @@
 //! through one `printer`, and maps the outcome to an exit code:
 //! 0 success, 1 the operation failed, 2 bad input (config errors, usage), 130 interrupted.
 //!
-//! `cloudformation` and `retained` are the only modules that talk to AWS; `shipline synth`
-//! never does.
+//! `cloudformation`, `retained` and `delivery` are the only modules that talk to AWS;
+//! `shipline synth` never does.
 
 mod cli;
 mod cloudformation;
 mod commands;
+mod delivery;
 mod printer;
 mod retained;
 
@@ -27,7 +28,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let assume_yes = matches!(
         cli.command,
-        Command::Deploy { yes: true, .. } | Command::Destroy { yes: true, .. }
+        Command::Deploy { yes: true, .. }
+            | Command::Destroy { yes: true, .. }
+            | Command::Rollback { yes: true, .. }
     );
     let printer = Printer::new(cli.json, cli.quiet, assume_yes);
     let (config, source) = match commands::load_config(cli.config.as_deref()) {

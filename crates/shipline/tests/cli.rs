@@ -488,6 +488,18 @@ fn a_template_over_cloudformations_inline_limit_is_refused_before_any_aws_call()
         .run(&["deploy", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("CloudFormation accepts at most 51200 bytes inline"), "{err}");
+    assert!(
+        err.contains("CloudFormation accepts at most 51200 bytes inline"),
+        "{err}"
+    );
     assert!(err.contains("nothing was sent to AWS"));
+}
+
+#[test]
+fn rollback_of_an_unknown_stage_names_the_stages() {
+    let out = Run::new("rollback-stage")
+        .with_config("[app]\nname = \"orders\"\n")
+        .run(&["rollback", "--stage", "prod"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--stage prod: not a promotion stage of this pipeline; its stages are dev, staging, production"));
 }

@@ -8,7 +8,10 @@ use serde_json::json;
 use shipline_core::{Config, synthesize};
 
 use crate::cli::{AwsArgs, Command};
+use crate::cloudformation::error::DeployError;
 use crate::cloudformation::{self, Session, ops};
+use crate::cloudformation::{Answer, Ui};
+use crate::delivery::{Delivery, PipelineStatus, RolledBack};
 use crate::printer::Printer;
 use crate::retained::{DataKind, DataStores};
 
@@ -31,6 +34,15 @@ pub async fn run(
     stack: String,
     printer: &Printer,
 ) -> ExitCode {
+    if let Command::Rollback { stage, .. } = &command
+        && !stage_names(config).contains(stage)
+    {
+        printer.error(&format!(
+            "--stage {stage}: not a promotion stage of this pipeline; its stages are {}",
+            stage_names(config).join(", ")
+        ));
+        return ExitCode::from(2);
+    }
     let template_file = match &command {
         Command::Plan { template } | Command::Deploy { template, .. } => template.clone(),
         _ => None,
@@ -71,9 +83,19 @@ pub async fn run(
         Command::Deploy { .. } => ops::deploy(&session, &template, printer)
             .await
             .map(|r| report_applied(printer, &r, true, config)),
-        Command::Status => ops::status(&session)
-            .await
-            .map(|s| report_status(printer, &s)),
+        Command::Status => match ops::status(&session).await {
+            Ok(stack_status) => {
+                // The pipeline's side is best effort: a stack can exist before its pipeline.
+                let pipeline = delivery(config, &sdk_config)
+                    .status(&stage_names(config))
+                    .await
+                    .map_err(|e| e.to_string());
+                report_status(printer, &stack_status, &pipeline);
+                Ok(())
+            }
+            Err(err) => Err(err),
+        },
+        Command::Rollback { ref stage, .. } => rollback(config, &sdk_config, stage, printer).await,
         Command::Destroy { delete_data, .. } => {
             let stores = delete_data.then(|| DataStores::new(&sdk_config));
             ops::destroy(&session, printer, stores.as_ref())
@@ -118,9 +140,81 @@ fn report_applied(printer: &Printer, applied: &ops::Applied, deployed: bool, con
     }
 }
 
-fn report_status(printer: &Printer, status: &ops::Status) {
+fn stage_names(config: &Config) -> Vec<String> {
+    config
+        .promotion_stages()
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
+fn delivery(config: &Config, sdk_config: &aws_config::SdkConfig) -> Delivery {
+    let names = shipline_core::pipeline::Names::for_app(&config.app.name);
+    Delivery {
+        pipeline: aws_sdk_codepipeline::Client::new(sdk_config),
+        ecr: aws_sdk_ecr::Client::new(sdk_config),
+        pipeline_name: names.pipeline,
+        repository: names.repository,
+    }
+}
+
+/// `shipline rollback --stage S`: confirm, move the tag, say from and to.
+async fn rollback(
+    config: &Config,
+    sdk_config: &aws_config::SdkConfig,
+    stage: &str,
+    printer: &Printer,
+) -> Result<(), DeployError> {
+    let delivery = delivery(config, sdk_config);
+    let (from, to) = delivery.rollback_target(stage).await?;
+    match printer.confirm(&format!(
+        "Move {stage} in {} from {from} back to {to}?",
+        delivery.repository
+    )) {
+        Answer::Yes => {}
+        Answer::No => {
+            return Err(DeployError::Refused(
+                "rollback cancelled; nothing was changed".into(),
+            ));
+        }
+        Answer::NotInteractive => {
+            return Err(DeployError::Refused(
+                "rollback needs confirmation: rerun with --yes".into(),
+            ));
+        }
+    }
+    delivery.retag(stage, &to).await?;
+    let done = RolledBack {
+        stage: stage.to_owned(),
+        from,
+        to,
+    };
     if printer.json {
-        printer.data(&serde_json::to_string_pretty(status).expect("JSON"));
+        printer.data(&serde_json::to_string_pretty(&done).expect("JSON"));
+    } else {
+        printer.data(&format!(
+            "{}: moved {} from {} to {}",
+            delivery.repository, done.stage, done.from, done.to
+        ));
+        printer
+            .note("note: the next pipeline execution promotes its own build to this stage again");
+    }
+    Ok(())
+}
+
+fn report_status(
+    printer: &Printer,
+    status: &ops::Status,
+    pipeline: &Result<PipelineStatus, String>,
+) {
+    if printer.json {
+        let pipeline = match pipeline {
+            Ok(p) => serde_json::to_value(p).expect("JSON"),
+            Err(e) => json!({ "error": e }),
+        };
+        let mut value = serde_json::to_value(status).expect("JSON");
+        value["pipeline"] = pipeline;
+        printer.data(&serde_json::to_string_pretty(&value).expect("JSON"));
         return;
     }
     printer.data(&format!("stack {}: {}", status.stack, status.status));
@@ -134,6 +228,34 @@ fn report_status(printer: &Printer, status: &ops::Status) {
     printer.data("outputs:");
     for (key, value) in &status.outputs {
         printer.data(&format!("  {key:<24} {value}"));
+    }
+    match pipeline {
+        Err(err) => printer.data(&format!("pipeline: not available ({err})")),
+        Ok(p) => {
+            printer.data("recent executions (newest first):");
+            for e in &p.executions {
+                let stages: Vec<String> = e
+                    .stages
+                    .iter()
+                    .map(|(stage, (result, secs))| format!("{stage} {result} {secs}s"))
+                    .collect();
+                printer.data(&format!(
+                    "  {} {:<10} {}",
+                    e.id,
+                    e.status,
+                    stages.join(", ")
+                ));
+            }
+            printer.data("stage images:");
+            for image in &p.images {
+                printer.data(&format!(
+                    "  {:<12} {}  (previous: {})",
+                    image.stage,
+                    image.current.as_deref().unwrap_or("-"),
+                    image.previous.as_deref().unwrap_or("-")
+                ));
+            }
+        }
     }
 }
 
