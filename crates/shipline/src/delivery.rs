@@ -272,6 +272,7 @@ mod tests {
     use aws_smithy_types::DateTime;
 
     use super::*;
+    use crate::cloudformation::tests::run;
 
     const OLD: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     const GOOD: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -363,14 +364,6 @@ mod tests {
             pipeline_name: "orders-pipeline".into(),
             repository: "orders".into(),
         }
-    }
-
-    fn run<T>(future: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(future)
     }
 
     #[test]

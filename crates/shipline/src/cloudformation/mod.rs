@@ -42,6 +42,22 @@ pub enum Answer {
     NotInteractive,
 }
 
+impl Answer {
+    /// Ok on Yes; otherwise the refusal `command` reports ("cancelled" or "needs --yes").
+    #[allow(clippy::result_large_err)] // one error per run; its size does not matter
+    pub fn consent(self, command: &str) -> Result<(), error::DeployError> {
+        match self {
+            Answer::Yes => Ok(()),
+            Answer::No => Err(error::DeployError::Refused(format!(
+                "{command} cancelled; nothing was changed"
+            ))),
+            Answer::NotInteractive => Err(error::DeployError::Refused(format!(
+                "{command} needs confirmation: rerun with --yes"
+            ))),
+        }
+    }
+}
+
 pub trait Ui {
     /// A progress line (stderr).
     fn progress(&self, line: &str);
@@ -58,4 +74,4 @@ pub trait Ui {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

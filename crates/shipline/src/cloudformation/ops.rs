@@ -439,19 +439,7 @@ pub async fn destroy(
             )
         }
     };
-    match answer {
-        Answer::Yes => {}
-        Answer::No => {
-            return Err(DeployError::Refused(
-                "destroy cancelled; nothing was changed".into(),
-            ));
-        }
-        Answer::NotInteractive => {
-            return Err(DeployError::Refused(
-                "destroy needs confirmation: rerun with --yes".into(),
-            ));
-        }
-    }
+    answer.consent("destroy")?;
     operate(
         session,
         ui,

@@ -191,7 +191,7 @@ fn successful_execution(
     rules
 }
 
-fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+pub(crate) fn run<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

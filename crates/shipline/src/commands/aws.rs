@@ -10,7 +10,7 @@ use shipline_core::{Config, synthesize};
 use crate::cli::{AwsArgs, Command};
 use crate::cloudformation::error::DeployError;
 use crate::cloudformation::{self, Session, ops};
-use crate::cloudformation::{Answer, Ui};
+use crate::cloudformation::Ui;
 use crate::delivery::{Delivery, PipelineStatus, RolledBack};
 use crate::printer::Printer;
 use crate::retained::{DataKind, DataStores};
@@ -167,22 +167,12 @@ async fn rollback(
 ) -> Result<(), DeployError> {
     let delivery = delivery(config, sdk_config);
     let (from, to) = delivery.rollback_target(stage).await?;
-    match printer.confirm(&format!(
-        "Move {stage} in {} from {from} back to {to}?",
-        delivery.repository
-    )) {
-        Answer::Yes => {}
-        Answer::No => {
-            return Err(DeployError::Refused(
-                "rollback cancelled; nothing was changed".into(),
-            ));
-        }
-        Answer::NotInteractive => {
-            return Err(DeployError::Refused(
-                "rollback needs confirmation: rerun with --yes".into(),
-            ));
-        }
-    }
+    printer
+        .confirm(&format!(
+            "Move {stage} in {} from {from} back to {to}?",
+            delivery.repository
+        ))
+        .consent("rollback")?;
     delivery.retag(stage, &to).await?;
     let done = RolledBack {
         stage: stage.to_owned(),
