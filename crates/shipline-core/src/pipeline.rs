@@ -33,6 +33,10 @@ pub const PROMOTION_SOURCE: &str = include_str!("lambdas/promotion.py");
 /// Source of the GitHub webhook receiver, embedded at compile time and placed inline.
 pub const WEBHOOK_SOURCE: &str = include_str!("lambdas/webhook.py");
 
+/// The name of the action in every promotion stage (`shipline rollback` and `status` find the
+/// promotion history by it).
+pub const PROMOTE_ACTION: &str = "Promote";
+
 /// Logical ids, stable across releases (renaming one replaces the resource).
 pub mod ids {
     pub const ARTIFACT_BUCKET: &str = "ArtifactBucket";
@@ -420,13 +424,12 @@ fn pipeline_stages(
         pipeline_stages.push(json!({
             "Name": stage.name,
             "Actions": [{
-                "Name": "Promote",
+                "Name": PROMOTE_ACTION,
                 "ActionTypeId": { "Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1" },
                 "Configuration": {
                     "FunctionName": function.name_ref(),
                     "UserParameters": embedded_json(parameters),
                 },
-                "Namespace": format!("Promote{}", stage.name.replace(['.', '-', '_'], "")),
                 "RunOrder": 1,
             }],
             // A failed promotion returns the stage to the last successful execution's image.

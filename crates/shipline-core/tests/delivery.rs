@@ -311,3 +311,19 @@ fn the_largest_config_fits_cloudformations_inline_template_limit() {
     let size = serde_json::to_string(&t).unwrap().len();
     assert!(size < 49_000, "all-options template is {size} bytes");
 }
+
+/// CodePipeline requires variable namespaces to be unique in a pipeline; stage names that differ
+/// only in punctuation ("de-v", "dev") must not produce the same one.
+#[test]
+fn variable_namespaces_are_unique_whatever_the_stage_names() {
+    let t = synth_toml("[[stages]]\nname = \"de-v\"\n[[stages]]\nname = \"dev\"\n");
+    let namespaces: Vec<&str> = stages(&t)
+        .iter()
+        .flat_map(|s| s["Actions"].as_array().unwrap())
+        .filter_map(|a| a["Namespace"].as_str())
+        .collect();
+    let mut unique = namespaces.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), namespaces.len(), "{namespaces:?}");
+}
