@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use aws_sdk_codepipeline::types::{ActionExecutionDetail, ActionExecutionStatus};
 use aws_sdk_ecr::types::ImageIdentifier;
 use serde::Serialize;
+use shipline_core::pipeline::PROMOTE_ACTION;
 
 use crate::cloudformation::error::DeployError;
 
@@ -19,9 +20,6 @@ const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.oci.image.index.v1+json",
 ];
-
-/// The name of the promotion action in every promotion stage (see shipline-core's pipeline).
-const PROMOTE_ACTION: &str = "Promote";
 
 pub struct Delivery {
     pub pipeline: aws_sdk_codepipeline::Client,
@@ -107,15 +105,10 @@ impl Delivery {
                 .first()
                 .and_then(|d| d.image_digest())
                 .map(str::to_owned)),
-            Err(err) => {
-                let err = DeployError::from_sdk("DescribeImages", err);
-                match &err {
-                    DeployError::Aws {
-                        code: Some(code), ..
-                    } if code == "ImageNotFoundException" => Ok(None),
-                    _ => Err(err),
-                }
-            }
+            Err(err) => match DeployError::from_sdk("DescribeImages", err) {
+                err if err.has_code("ImageNotFoundException") => Ok(None),
+                err => Err(err),
+            },
         }
     }
 
@@ -244,10 +237,8 @@ impl Delivery {
             Ok(_) => Ok(()),
             Err(err) => match DeployError::from_sdk("PutImage", err) {
                 // The tag already points at this manifest: the rollback is done.
-                DeployError::Aws {
-                    code: Some(code), ..
-                } if code == "ImageAlreadyExistsException" => Ok(()),
-                other => Err(other),
+                err if err.has_code("ImageAlreadyExistsException") => Ok(()),
+                err => Err(err),
             },
         }
     }

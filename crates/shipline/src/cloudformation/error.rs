@@ -110,7 +110,12 @@ impl DeployError {
 
     /// True for "the stack does not exist" answers of DescribeStacks.
     pub fn is_missing_stack(&self) -> bool {
-        matches!(self, DeployError::Aws { code: Some(code), message, .. }
-            if code == "ValidationError" && message.contains("does not exist"))
+        self.has_code("ValidationError")
+            && matches!(self, DeployError::Aws { message, .. } if message.contains("does not exist"))
+    }
+
+    /// True when AWS answered with this error code.
+    pub fn has_code(&self, expected: &str) -> bool {
+        matches!(self, DeployError::Aws { code: Some(code), .. } if code == expected)
     }
 }

@@ -8,9 +8,9 @@ use serde_json::json;
 use shipline_core::{Config, synthesize};
 
 use crate::cli::{AwsArgs, Command};
+use crate::cloudformation::Ui;
 use crate::cloudformation::error::DeployError;
 use crate::cloudformation::{self, Session, ops};
-use crate::cloudformation::Ui;
 use crate::delivery::{Delivery, PipelineStatus, RolledBack};
 use crate::printer::Printer;
 use crate::retained::{DataKind, DataStores};
