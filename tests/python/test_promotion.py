@@ -40,7 +40,7 @@ def aws(mocked_aws):
     ecr.create_repository(
         repositoryName=REPO,
         imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
-        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": t} for t in ("dev", "staging", "production", "buildcache")],
+        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": t} for t in ("dev", "staging", "production")],
     )
     yield ecr
 

@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{CACHE_TAG, Config, ScanGate, Stage, Trigger};
+use crate::config::{Config, ScanGate, Stage, Trigger};
 use crate::iam::Role;
 use crate::resources::codebuild::{BuildProject, BuildProjectProps};
 use crate::resources::codepipeline::{self, Pipeline};
@@ -240,7 +240,7 @@ pub fn synthesize(config: &Config) -> Template {
     template.add(
         ids::IMAGE_REPOSITORY,
         repository.resource(
-            &[stage_names.as_slice(), &[CACHE_TAG]].concat(),
+            &stage_names,
             config.images.keep_last,
         ),
     );
@@ -261,7 +261,6 @@ pub fn synthesize(config: &Config) -> Template {
             repository_name: repository.name_ref(),
             dockerfile: &config.build.dockerfile,
             context: &config.build.context,
-            cache_tag: CACHE_TAG,
             extra_environment: config.build.environment.clone().into_iter().collect(),
         }),
     );

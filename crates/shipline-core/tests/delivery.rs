@@ -102,21 +102,18 @@ fn every_stage_tag_and_the_cache_tag_move_and_never_expire() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(excluded, ["test", "live", "buildcache"]);
+    assert_eq!(excluded, ["test", "live"]);
     let policy: Value = serde_json::from_str(
         repo["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
             .as_str()
             .unwrap(),
     )
     .unwrap();
-    let protected: Vec<&Value> = policy["rules"].as_array().unwrap()[..3]
+    let protected: Vec<&Value> = policy["rules"].as_array().unwrap()[..2]
         .iter()
         .map(|r| &r["selection"]["tagPatternList"][0])
         .collect();
-    assert_eq!(
-        protected,
-        [&json!("test"), &json!("live"), &json!("buildcache")]
-    );
+    assert_eq!(protected, [&json!("test"), &json!("live")]);
 }
 
 #[test]

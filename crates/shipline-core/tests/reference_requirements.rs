@@ -79,8 +79,7 @@ fn req2_ecr_repository_scans_on_push_keeps_last_10_and_only_promotion_tags_move(
             "ImageTagMutabilityExclusionFilters": [
                 { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "dev" },
                 { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "staging" },
-                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "production" },
-                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "buildcache" }
+                { "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "production" }
             ],
         }),
     );
@@ -105,12 +104,9 @@ fn req2_ecr_repository_scans_on_push_keeps_last_10_and_only_promotion_tags_move(
         .max()
         .unwrap();
     assert_eq!(keep_last["rulePriority"].as_u64().unwrap(), max_priority);
-    // The image each stage runs, and the layer cache image, are protected from expiry by
-    // higher-precedence rules (one per tag: a rule's tag list matches images with all of them).
-    for (i, tag) in ["dev", "staging", "production", "buildcache"]
-        .iter()
-        .enumerate()
-    {
+    // The image each stage runs is protected from expiry by higher-precedence rules (one per
+    // tag: a rule's tag list matches images with all of them).
+    for (i, tag) in ["dev", "staging", "production"].iter().enumerate() {
         assert!(matches(
             &rules[i],
             &json!({
@@ -168,11 +164,14 @@ fn req3_codebuild_builds_privileged_small_amazon_linux_and_exports_the_digest() 
     );
     assert_eq!(buildspec["artifacts"]["files"], json!(["imageDetail.json"]));
     let commands = buildspec["phases"]["build"]["commands"].to_string();
-    assert!(commands.contains(r#"docker build --file \"$DOCKERFILE\" --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from \"$REPOSITORY_URI:$CACHE_TAG\" --tag \"$REPOSITORY_URI:$IMAGE_TAG\" --tag \"$REPOSITORY_URI:$CACHE_TAG\" \"$BUILD_CONTEXT\""#));
+    assert!(commands.contains(r#"docker build --file \"$DOCKERFILE\" --tag \"$REPOSITORY_URI:$IMAGE_TAG\" \"$BUILD_CONTEXT\" || exit 1"#));
     assert!(commands.contains(r#"docker push \"$REPOSITORY_URI:$IMAGE_TAG\" || exit 1"#));
-    // The layer cache: the image is also pushed as the cache tag; failing that only warns.
-    assert_eq!(var("CACHE_TAG"), Some(json!("buildcache")));
-    assert!(commands.contains(r#"docker push \"$REPOSITORY_URI:$CACHE_TAG\" || echo \"warning"#));
+    // No registry layer cache (see codebuild::BUILDSPEC): only CodeBuild's local one.
+    assert_eq!(var("CACHE_TAG"), None);
+    assert_eq!(
+        project["Properties"]["Cache"]["Modes"],
+        json!(["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"])
+    );
     // The image is tagged with the commit id from the Source action.
     let pre_build = buildspec["phases"]["pre_build"]["commands"].to_string();
     assert!(pre_build.contains("IMAGE_TAG=\\\"${COMMIT_ID"));

@@ -314,10 +314,10 @@ const MALFORMED: &[Malformed] = &[
     ),
     (
         "too many stages",
-        "stages = [{name = \"a\"}, {name = \"b\"}, {name = \"c\"}, {name = \"d\"}, {name = \"e\"}]\n",
+        "stages = [{name = \"a\"}, {name = \"b\"}, {name = \"c\"}, {name = \"d\"}, {name = \"e\"}, {name = \"f\"}]\n",
         Some(1),
         Some("stages"),
-        "1 to 4 [[stages]]",
+        "1 to 5 [[stages]]",
     ),
     (
         "unknown stage key",

@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use error::ConfigError;
-pub use validate::{CACHE_TAG, LOG_RETENTION_DAYS, MAX_STAGES};
+pub use validate::{LOG_RETENTION_DAYS, MAX_STAGES};
 
 /// The whole `shipline.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

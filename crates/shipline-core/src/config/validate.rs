@@ -15,8 +15,7 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 pub const APP_NAME_MAX: usize = 24;
 
 /// Environment variables shipline's buildspec sets itself; a user value would break the build.
-const RESERVED_BUILD_VARIABLES: [&str; 7] = [
-    "CACHE_TAG",
+const RESERVED_BUILD_VARIABLES: [&str; 6] = [
     "REPOSITORY_URI",
     "REPOSITORY_NAME",
     "DOCKERFILE",
@@ -83,15 +82,13 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
     tags(config)
 }
 
-/// The tag the build's registry layer cache lives under (mutable, never expired).
-pub const CACHE_TAG: &str = "buildcache";
-
-/// ECR accepts at most 5 tag-mutability exclusion filters; one is the cache tag.
-pub const MAX_STAGES: usize = 4;
+/// ECR accepts at most 5 tag-mutability exclusion filters (the CloudFormation schema of
+/// `AWS::ECR::Repository`, `ImageTagMutabilityExclusionFilters` maxItems), one per stage tag.
+pub const MAX_STAGES: usize = 5;
 
 /// Stage names are pipeline stage names and image tags: the intersection of both rules
 /// (CodePipeline `[A-Za-z0-9.@_-]{1,100}`, Docker tags `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`),
-/// not one of the pipeline's own stages, the cache tag, or a full commit id (commit tags must
+/// not one of the pipeline's own stages or a full commit id (commit tags must
 /// stay immutable).
 fn stages(config: &Config) -> Result<(), Problem> {
     if config.stages.is_empty() || config.stages.len() > MAX_STAGES {
@@ -99,7 +96,7 @@ fn stages(config: &Config) -> Result<(), Problem> {
             "stages",
             format!("{} promotion stages configured", config.stages.len()),
             &format!(
-                "configure 1 to {MAX_STAGES} [[stages]] (ECR allows 5 tag-mutability exclusions: one per stage tag plus the build cache tag)"
+                "configure 1 to {MAX_STAGES} [[stages]] (ECR allows 5 tag-mutability exclusions, one per stage tag)"
             ),
         ));
     }
@@ -118,7 +115,7 @@ fn stages(config: &Config) -> Result<(), Problem> {
                 "use 1-100 letters, digits, '_', '.', '-', starting with a letter, digit or '_' (the name is the pipeline stage and the image tag)",
             ));
         }
-        let reserved = ["Source", "Build", "Scan", CACHE_TAG]
+        let reserved = ["Source", "Build", "Scan"]
             .iter()
             .any(|r| r.eq_ignore_ascii_case(name));
         let commit_like = name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit());
@@ -126,7 +123,7 @@ fn stages(config: &Config) -> Result<(), Problem> {
             return Err(problem(
                 &key,
                 format!("{name:?} is reserved"),
-                "Source, Build and Scan are the pipeline's own stages, buildcache is the layer cache tag, and 40-hex-digit tags are commit tags; choose another name",
+                "Source, Build and Scan are the pipeline's own stages and 40-hex-digit tags are commit tags; choose another name",
             ));
         }
         if config.stages[..i].iter().any(|s| s.name == stage.name) {

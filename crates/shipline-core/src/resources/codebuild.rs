@@ -8,7 +8,7 @@ use crate::template::Resource;
 use crate::template::intrinsics::{get_att, ref_, regional_arn};
 
 /// The buildspec. Inputs arrive as environment variables (`REPOSITORY_URI`, `REPOSITORY_NAME`,
-/// `DOCKERFILE`, `BUILD_CONTEXT`, `CACHE_TAG` from the project; `COMMIT_ID` from the pipeline's Source
+/// `DOCKERFILE`, `BUILD_CONTEXT` from the project; `COMMIT_ID` from the pipeline's Source
 /// variables), so the text is the same for every app.
 ///
 /// Commit tags are immutable: if this commit was already pushed (a retried execution), the
@@ -16,11 +16,12 @@ use crate::template::intrinsics::{get_att, ref_, regional_arn};
 /// it is the digest of what the tag points at (an image index when buildx pushes one) — and
 /// exported as `IMAGE_DIGEST`/`IMAGE_URI` variables and in `imageDetail.json`.
 ///
-/// Layer cache: BuildKit's inline cache in the registry. Each build pushes its image also as
-/// `CACHE_TAG` (a mutable tag the lifecycle policy never expires) and the next build uses it
-/// with `--cache-from`, on whatever host it lands; the project's local Docker layer cache
-/// adds hits when builds land on the same host. Inline cache works with the stock Docker
-/// driver (no BuildKit container image to pull from Docker Hub) and stores nothing extra.
+/// Layer cache: CodeBuild's local Docker layer cache only (`LOCAL_DOCKER_LAYER_CACHE`, below).
+/// No registry cache: Docker documents the `inline` and `registry` cache backends of the
+/// default `docker` build driver as working only with the containerd image store (Docker docs,
+/// "Cache storage backends"), which CodeBuild's Docker daemon does not enable, and
+/// moby/buildkit#5242 reports inline cache import failing with dockerd 27 and later; the
+/// `docker-container` driver would pull BuildKit's image from Docker Hub on every build.
 pub const BUILDSPEC: &str = include_str!("buildspec.yml");
 
 #[derive(Debug, Clone)]
@@ -37,8 +38,6 @@ pub struct BuildProjectProps<'a> {
     pub repository_name: Value,
     pub dockerfile: &'a str,
     pub context: &'a str,
-    /// The movable tag the registry layer cache lives under.
-    pub cache_tag: &'a str,
     pub extra_environment: Vec<(String, String)>,
 }
 
@@ -67,7 +66,6 @@ impl BuildProject {
             plaintext("REPOSITORY_NAME", props.repository_name),
             plaintext("DOCKERFILE", json!(props.dockerfile)),
             plaintext("BUILD_CONTEXT", json!(props.context)),
-            plaintext("CACHE_TAG", json!(props.cache_tag)),
         ];
         variables.extend(
             props
