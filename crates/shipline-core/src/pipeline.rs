@@ -162,6 +162,9 @@ pub fn synthesize(config: &Config) -> Template {
 
     // Build: push to this repository, write its own log group, read sources and write the
     // image detail artifact in the artifact bucket.
+    // Trusted only on behalf of this project in this account: CodeBuild documents
+    // aws:SourceArn/aws:SourceAccount in its service role's trust policy (CodeBuild User Guide,
+    // "Cross-service confused deputy prevention").
     let mut build_role = Role::new(
         ids::BUILD_ROLE,
         "CodeBuild: builds and pushes the app image",
@@ -191,12 +194,15 @@ pub fn synthesize(config: &Config) -> Template {
 
     // Pipeline: read the source through the connection, run the build, invoke the promotion,
     // and move artifacts through the artifact bucket.
+    // No confused-deputy condition on its trust: AWS documents the CodePipeline service role's
+    // trust policy without one (CodePipeline User Guide, "Manage the CodePipeline service
+    // role") and does not say CodePipeline supplies aws:SourceArn/aws:SourceAccount when it
+    // assumes the role; a condition on keys it does not send would fail CreatePipeline.
     let mut pipeline_role = Role::new(
         ids::PIPELINE_ROLE,
         "CodePipeline: runs the source, build and promotion actions",
         "codepipeline.amazonaws.com",
-    )
-    .trusted_only_for(pipeline.arn_by_name());
+    );
     connection.grant_use(&mut pipeline_role);
     project.grant_start(&mut pipeline_role);
     function.grant_invoke(&mut pipeline_role);
@@ -225,6 +231,10 @@ pub fn synthesize(config: &Config) -> Template {
             &["inspector-scan:ScanSbom"],
             "inspector-scan:ScanSbom supports no resource-level permissions: the Service Authorization Reference lists no resource type for it",
         ));
+        // The action's documented permissions include logs:CreateLogGroup (CodePipeline User
+        // Guide, "Amazon Inspector InspectorScan invoke action reference"); the stack creates the
+        // group, but the action may still call CreateLogGroup, so it may do so on this group only.
+        pipeline_logs.grant_create(&mut pipeline_role, "CreateInspectorScanLogGroup");
         pipeline_logs.grant_write(&mut pipeline_role, "WriteInspectorScanLogs");
         template.add(
             ids::PIPELINE_LOG_GROUP,
@@ -239,10 +249,7 @@ pub fn synthesize(config: &Config) -> Template {
     template.add(ids::ARTIFACT_BUCKET_POLICY, bucket.tls_only_policy());
     template.add(
         ids::IMAGE_REPOSITORY,
-        repository.resource(
-            &stage_names,
-            config.images.keep_last,
-        ),
+        repository.resource(&stage_names, config.images.keep_last),
     );
     template.add(
         ids::BUILD_LOG_GROUP,
@@ -599,7 +606,9 @@ fn webhook_trigger(
     bus.grant_put_events(&mut receiver_role);
     logs.grant_write(&mut receiver_role, "WriteWebhookLogs");
 
-    // Rule target: start this pipeline only, and only on behalf of this rule.
+    // Rule target: start this pipeline only, and only on behalf of this rule (EventBridge
+    // documents aws:SourceArn/aws:SourceAccount for the roles its targets use: EventBridge User
+    // Guide, "Cross-service confused deputy prevention").
     let rule_arn = crate::template::intrinsics::regional_arn(
         "events",
         &format!("rule/{}/{}", bus.name, names.push_rule),

@@ -89,7 +89,7 @@ fn an_approval_precedes_the_last_stage_by_default_and_is_configurable_per_stage(
 }
 
 #[test]
-fn every_stage_tag_and_the_cache_tag_move_and_never_expire() {
+fn every_stage_tag_moves_and_never_expires() {
     let t = synth_toml("[[stages]]\nname = \"test\"\n[[stages]]\nname = \"live\"\n");
     let repo = only(&t, "AWS::ECR::Repository");
     let excluded: Vec<&str> = repo["Properties"]["ImageTagMutabilityExclusionFilters"]
@@ -153,7 +153,23 @@ fn the_basic_gate_checks_the_built_digest_with_the_configured_policy() {
                 && s["Resource"] == json!([{ "Fn::GetAtt": ["ImageRepository", "Arn"] }])
         });
         assert!(reads);
+        // Regression: with ECR enhanced scanning on the registry, DescribeImageScanFindings
+        // also needs inspector2:ListFindings, which has no resource type.
+        let enhanced = role_statements(&t, "PromotionRole").into_iter().any(|s| {
+            s["Action"] == json!(["inspector2:ListFindings"]) && s["Resource"] == json!(["*"])
+        });
+        assert!(
+            enhanced,
+            "the gate cannot read findings under enhanced scanning"
+        );
     }
+    // The inspector gate does not read findings through the function.
+    let t = synth_toml("[scan]\ngate = \"inspector\"\n");
+    assert!(
+        role_statements(&t, "PromotionRole")
+            .iter()
+            .all(|s| !s["Action"].to_string().contains("inspector2"))
+    );
 }
 
 #[test]
@@ -202,6 +218,14 @@ fn the_inspector_gate_uses_codepipelines_action_with_per_severity_thresholds() {
         "AWS::Logs::LogGroup",
         json!({ "LogGroupName": "/aws/codepipeline/example-app-pipeline" }),
     );
+    // Regression: AWS lists logs:CreateLogGroup among the action's permissions; granted on
+    // that one group (the ARN without the `:*` stream suffix CreateLogGroup is checked on).
+    let creates = role_statements(&t, "PipelineRole").into_iter().any(|s| {
+        s["Action"] == json!(["logs:CreateLogGroup"])
+            && s["Resource"]
+                == json!([{ "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codepipeline/example-app-pipeline" }])
+    });
+    assert!(creates);
 }
 
 #[test]

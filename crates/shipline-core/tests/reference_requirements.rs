@@ -422,6 +422,7 @@ fn req7_each_principal_has_its_own_role_with_exact_grants() {
         actions,
         [
             "ecr:DescribeImageScanFindings",
+            "inspector2:ListFindings",
             "ecr:BatchGetImage",
             "ecr:DescribeImages",
             "ecr:PutImage",
@@ -495,7 +496,8 @@ fn req7_wildcard_resources_are_only_the_actions_aws_cannot_scope() {
         [
             "codepipeline:PutJobFailureResult",
             "codepipeline:PutJobSuccessResult",
-            "ecr:GetAuthorizationToken"
+            "ecr:GetAuthorizationToken",
+            "inspector2:ListFindings"
         ]
     );
 }
@@ -519,11 +521,15 @@ fn req7_trust_policies_carry_confused_deputy_conditions_where_supported() {
         build["Condition"]["ArnLike"]["aws:SourceArn"],
         json!({ "Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/example-app-build" })
     );
+    // Regression: AWS documents CodePipeline's service-role trust without conditions and
+    // nowhere says CodePipeline sends aws:SourceArn/aws:SourceAccount; a condition on keys it
+    // does not send would make CreatePipeline fail ("not authorized to perform sts:AssumeRole").
     let pipeline = trust("PipelineRole");
     assert_eq!(
-        pipeline["Condition"]["ArnLike"]["aws:SourceArn"],
-        json!({ "Fn::Sub": "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:example-app-pipeline" })
+        pipeline["Principal"],
+        json!({ "Service": "codepipeline.amazonaws.com" })
     );
+    assert!(pipeline.get("Condition").is_none());
     // Lambda does not put SourceArn/SourceAccount in the context when it assumes an
     // execution role; a condition would make the role unusable.
     assert!(trust("PromotionRole").get("Condition").is_none());

@@ -239,8 +239,9 @@ fn receiver_is_inline_bounded_and_logs_with_retention() {
     let secret = &t["Resources"]["WebhookSecret"]["Properties"];
     assert!(secret.get("SecretString").is_none());
     assert_eq!(secret["GenerateSecretString"]["PasswordLength"], 64);
-    // 0 reserves nothing (accounts whose concurrency quota is still 10).
-    let t = synth_toml("[webhook]\nreserved_concurrency = 0\n");
+    // Regression: by default nothing is reserved, so the stack deploys in a new account
+    // (concurrency quota 10; Lambda keeps 100 unreserved, so any reservation fails there).
+    let t = synth_toml("[app]\nname = \"orders\"\n");
     assert!(
         t["Resources"]["WebhookFunction"]["Properties"]
             .get("ReservedConcurrentExecutions")

@@ -246,9 +246,12 @@ pub struct WebhookConfig {
 }
 
 impl Default for WebhookConfig {
+    /// Reserves nothing by default: Lambda lets an account reserve at most its unreserved
+    /// concurrency minus 100, and new accounts have a quota of 10, so any reservation fails the
+    /// deploy there (Lambda Developer Guide, "Configuring reserved concurrency").
     fn default() -> Self {
         WebhookConfig {
-            reserved_concurrency: 5,
+            reserved_concurrency: 0,
         }
     }
 }

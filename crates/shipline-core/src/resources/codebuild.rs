@@ -22,6 +22,12 @@ use crate::template::intrinsics::{get_att, ref_, regional_arn};
 /// "Cache storage backends"), which CodeBuild's Docker daemon does not enable, and
 /// moby/buildkit#5242 reports inline cache import failing with dockerd 27 and later; the
 /// `docker-container` driver would pull BuildKit's image from Docker Hub on every build.
+///
+/// Every command is a plain scalar without `: ` or a literal block (`|`): YAML reads an
+/// unquoted `key: value` inside a command as a mapping and CodeBuild fails the build with
+/// `YAML_FILE_ERROR ... found subkeys instead` (CodeBuild User Guide, "Build specification
+/// reference": quote commands that contain a colon followed by a space). The unit test below
+/// parses the text as YAML; tests/pipeline runs every phase in bash.
 pub const BUILDSPEC: &str = include_str!("buildspec.yml");
 
 #[derive(Debug, Clone)]
@@ -117,5 +123,32 @@ impl BuildProject {
             &["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
             vec![self.arn()],
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BUILDSPEC;
+
+    /// Regression: a command holding `: ` outside quotes was read as a mapping, failing every
+    /// build. CodeBuild requires each command to be a string.
+    #[test]
+    fn every_buildspec_command_is_a_string() {
+        let spec: serde_json::Value = serde_norway::from_str(BUILDSPEC).expect("buildspec is YAML");
+        let phases = spec["phases"].as_object().expect("phases");
+        assert!(phases.contains_key("build"));
+        for (phase, body) in phases {
+            for (i, command) in body["commands"]
+                .as_array()
+                .expect("commands")
+                .iter()
+                .enumerate()
+            {
+                assert!(
+                    command.is_string(),
+                    "phases.{phase}.commands[{i}] is {command}"
+                );
+            }
+        }
     }
 }

@@ -90,12 +90,20 @@ impl ImageRepository {
         role.add(registry_login());
     }
 
-    /// Read scan-on-push results (the scan gate).
+    /// Read scan-on-push results (the scan gate). When the account has turned on ECR
+    /// *enhanced* scanning, ECR answers DescribeImageScanFindings from Amazon Inspector and the
+    /// caller also needs `inspector2:ListFindings` (ECR User Guide, "IAM permissions required
+    /// for enhanced scanning"); shipline cannot know the registry's setting, so it grants both.
     pub fn grant_read_scan_findings(&self, role: &mut Role) {
         role.add(Statement::allow(
             "ReadScanFindings",
             &["ecr:DescribeImageScanFindings"],
             vec![self.arn()],
+        ));
+        role.add(Statement::on_any_resource(
+            "ReadEnhancedScanFindings",
+            &["inspector2:ListFindings"],
+            "inspector2:ListFindings supports no resource-level permissions: the Service Authorization Reference lists no resource type for it (its findings are filtered by request parameters, not by ARN)",
         ));
     }
 

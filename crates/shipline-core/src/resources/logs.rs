@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
 use crate::template::Resource;
-use crate::template::intrinsics::{get_att, ref_};
+use crate::template::intrinsics::{get_att, ref_, regional_arn};
 
 #[derive(Debug, Clone)]
 pub struct LogGroup {
@@ -39,6 +39,18 @@ impl LogGroup {
             sid,
             &["logs:CreateLogStream", "logs:PutLogEvents"],
             vec![get_att(self.logical_id, "Arn")],
+        ));
+    }
+
+    /// Create this group (for a service that creates its group itself before writing, such as
+    /// CodePipeline's InspectorScan action, whose documented service-role permissions include
+    /// `logs:CreateLogGroup`). CreateLogGroup is authorized on the group's ARN *without* the
+    /// `:*` suffix the `Arn` attribute carries, so the ARN is written out.
+    pub fn grant_create(&self, role: &mut Role, sid: &str) {
+        role.add(Statement::allow(
+            sid,
+            &["logs:CreateLogGroup"],
+            vec![regional_arn("logs", &format!("log-group:{}", self.name))],
         ));
     }
 }
