@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{Config, ScanGate, Stage, Trigger};
+use crate::config::{APPROVAL_PREFIX, Config, ScanGate, Stage, Trigger};
 use crate::iam::Role;
 use crate::resources::codebuild::{BuildProject, BuildProjectProps};
 use crate::resources::codepipeline::{self, Pipeline};
@@ -406,7 +406,7 @@ fn pipeline_stages(
         if stage.approval {
             // Its own stage, so that rejecting it fails nothing a rollback would re-run.
             pipeline_stages.push(json!({
-                "Name": format!("Approve-{}", stage.name),
+                "Name": format!("{APPROVAL_PREFIX}{}", stage.name),
                 "Actions": [{
                     "Name": "Approval",
                     "ActionTypeId": { "Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1" },

@@ -372,7 +372,7 @@ const MALFORMED: &[Malformed] = &[
         "reserved tag prefix",
         "[tags]\n\"aws:owner\" = \"me\"\n",
         Some(2),
-        Some("tags.aws:owner"),
+        Some("tags.\"aws:owner\""),
         "aws: prefix",
     ),
     (

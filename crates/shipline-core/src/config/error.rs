@@ -2,13 +2,35 @@
 
 use std::fmt;
 
-use super::locate;
+use super::locate::{self, KeyPath};
+
+/// The largest config file shipline reads. A real `shipline.toml` is a few kilobytes; the cap
+/// keeps a wrong path (a log file, a binary) from being parsed and echoed back.
+pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
+
+/// The top-level tables of `shipline.toml` that appear once (`[[stages]]` is the array).
+const SINGLE_TABLES: [&str; 10] = [
+    "app",
+    "source",
+    "build",
+    "scan",
+    "notifications",
+    "artifacts",
+    "images",
+    "logs",
+    "webhook",
+    "tags",
+];
+
+/// How much of a message or source line an error shows: user values are echoed back, and a
+/// megabyte-long line must not be.
+const MAX_SHOWN_CHARS: usize = 160;
 
 /// A config problem found by validation, before it is given a location in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// Dotted key path, e.g. `logs.retention_days`.
-    pub key: String,
+    /// Where the value is, e.g. `logs.retention_days`.
+    pub key: KeyPath,
     pub message: String,
     /// What is allowed / how to fix it.
     pub help: String,
@@ -63,6 +85,17 @@ impl ConfigError {
         )
     }
 
+    pub(super) fn too_large(file: &str, bytes: u64) -> Self {
+        ConfigError::at(
+            file,
+            "",
+            None,
+            None,
+            format!("the file is {bytes} bytes, more than shipline reads ({MAX_CONFIG_BYTES})"),
+            "check that --config names your shipline.toml; a config is a few kilobytes".to_owned(),
+        )
+    }
+
     pub(super) fn unreadable(file: &str, err: &std::io::Error) -> Self {
         ConfigError::at(
             file,
@@ -76,24 +109,42 @@ impl ConfigError {
 
     pub(super) fn from_toml(file: &str, text: &str, err: &toml::de::Error) -> Self {
         let span = err.span();
-        let key = span.as_ref().and_then(|s| locate::key_at(text, s));
-        let message = err.message().trim().to_owned();
+        let mut key = span.as_ref().and_then(|s| locate::key_at(text, s));
+        let mut message = in_toml_terms(err.message().trim());
+        // `[[app]]` for `[app]`: serde reads the array positionally and complains about its
+        // first element; the mistake is the double brackets.
+        if let Some(KeyPath(segments)) = &mut key
+            && let [locate::Segment::Key(name), locate::Segment::Index(_), ..] = segments.as_slice()
+            && SINGLE_TABLES.contains(&name.as_str())
+        {
+            message = format!("`{name}` is written as an array of tables (`[[{name}]]`)");
+            segments.truncate(1);
+        }
         let help = if message.starts_with("unknown field") {
-            "remove the key or correct its spelling: shipline rejects keys it does not know, so a typo is never silently ignored"
+            "remove the key or correct its spelling: shipline rejects keys it does not know, so a typo is never silently ignored".to_owned()
+        } else if message.starts_with("unknown variant") {
+            "use one of the values listed after `expected`".to_owned()
+        } else if message.contains("is written as an array of tables")
+            || message.starts_with("invalid type: array, expected a table")
+        {
+            let name = key.as_ref().map_or("section".to_owned(), |k| k.to_string());
+            format!(
+                "`{name}` is a single table: write its header `[{name}]`, not `[[{name}]]` (double brackets make an array of tables)"
+            )
         } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
-            "change the value to the type shown after `expected`"
+            "change the value to the kind shown after `expected`".to_owned()
         } else if message.starts_with("duplicate key") {
-            "keep one of the two definitions"
+            "keep one of the two definitions".to_owned()
         } else {
-            "fix the TOML syntax at the marked position (see https://toml.io)"
+            "fix the TOML syntax at the marked position (see https://toml.io)".to_owned()
         };
         ConfigError::at(
             file,
             text,
             span.map(|s| s.start),
-            key,
+            key.map(|k| k.to_string()),
             message,
-            help.to_owned(),
+            help,
         )
     }
 
@@ -103,7 +154,7 @@ impl ConfigError {
             file,
             text,
             offset,
-            Some(problem.key),
+            Some(problem.key.to_string()),
             problem.message,
             problem.help,
         )
@@ -120,13 +171,62 @@ impl fmt::Display for ConfigError {
         if let Some(key) = &self.key {
             write!(f, "`{key}`: ")?;
         }
-        writeln!(f, "{}", self.message)?;
+        writeln!(f, "{}", clip(&self.message, 0).0)?;
         if let (Some((line, column)), Some(source)) = (self.position, &self.source_line) {
             let gutter = " ".repeat(line.to_string().len());
+            let (shown, column) = clip(source, column - 1);
             writeln!(f, "{gutter} |")?;
-            writeln!(f, "{line} | {source}")?;
-            writeln!(f, "{gutter} | {}^", " ".repeat(column - 1))?;
+            writeln!(f, "{line} | {shown}")?;
+            writeln!(f, "{gutter} | {}^", " ".repeat(column))?;
         }
         write!(f, "help: {}", self.help)
     }
+}
+
+/// At most [`MAX_SHOWN_CHARS`] characters of `text` around character `column` (with `…` where
+/// text was cut), and the column's position in what is shown.
+fn clip(text: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= MAX_SHOWN_CHARS {
+        return (text.to_owned(), column);
+    }
+    let start = column
+        .saturating_sub(MAX_SHOWN_CHARS / 2)
+        .min(chars.len() - MAX_SHOWN_CHARS);
+    let end = start + MAX_SHOWN_CHARS;
+    let mut shown = String::new();
+    let mut column = column - start;
+    if start > 0 {
+        shown.push('…');
+        column += 1;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, column)
+}
+
+/// serde's words for the expected kind of value, in TOML's: `struct AppConfig` is a table,
+/// a `sequence` an array, `u32` a whole number.
+fn in_toml_terms(message: &str) -> String {
+    let mut out = message
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: table")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected a table")
+        .replace(
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        )
+        .replace("expected a boolean", "expected true or false")
+        .replace("expected a string", "expected a quoted string");
+    if let Some(at) = out.find("expected struct ") {
+        let rest = &out[at + "expected struct ".len()..];
+        let name_end = rest
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(rest.len());
+        out = format!("{}expected a table{}", &out[..at], &rest[name_end..]);
+    }
+    out
 }

@@ -18,8 +18,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use error::ConfigError;
-pub use validate::{LOG_RETENTION_DAYS, MAX_STAGES};
+pub use error::{ConfigError, MAX_CONFIG_BYTES};
+pub use locate::{KeyPath, Segment};
+pub use validate::{APPROVAL_PREFIX, LOG_RETENTION_DAYS, MAX_STAGES};
 
 /// The whole `shipline.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -353,6 +354,9 @@ impl Default for LogsConfig {
 impl Config {
     /// Parses and validates `text`, the contents of the file named `file` (used in errors).
     pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::too_large(file, text.len() as u64));
+        }
         if text.lines().all(|line| {
             let line = line.trim();
             line.is_empty() || line.starts_with('#')
@@ -369,6 +373,10 @@ impl Config {
     /// Reads and parses the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        if size > MAX_CONFIG_BYTES as u64 {
+            return Err(ConfigError::too_large(&file, size));
+        }
         let text =
             std::fs::read_to_string(path).map_err(|err| ConfigError::unreadable(&file, &err))?;
         Config::parse(&file, &text)

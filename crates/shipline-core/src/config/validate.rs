@@ -2,6 +2,7 @@
 //! applies to them, numbers against the ranges AWS accepts. The first problem found is returned.
 
 use super::error::Problem;
+use super::locate::KeyPath;
 use super::{Config, ScanGate, Severity, Trigger};
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`).
@@ -24,9 +25,9 @@ const RESERVED_BUILD_VARIABLES: [&str; 6] = [
     "IMAGE_TAG",
 ];
 
-fn problem(key: &str, message: String, help: &str) -> Problem {
+fn problem(key: impl Into<KeyPath>, message: String, help: &str) -> Problem {
     Problem {
-        key: key.to_owned(),
+        key: key.into(),
         message,
         help: help.to_owned(),
     }
@@ -88,8 +89,10 @@ pub const MAX_STAGES: usize = 5;
 
 /// Stage names are pipeline stage names and image tags: the intersection of both rules
 /// (CodePipeline `[A-Za-z0-9.@_-]{1,100}`, Docker tags `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`),
-/// not one of the pipeline's own stages or a full commit id (commit tags must
-/// stay immutable).
+/// not one of the pipeline's own stages or a full commit id (commit tags must stay immutable).
+/// A stage with an approval is preceded by `Approve-<name>`, which must itself fit
+/// CodePipeline's 100 characters and not collide; and since stage names differing only in case
+/// are easily confused in the console and in `shipline rollback --stage`, they are refused.
 fn stages(config: &Config) -> Result<(), Problem> {
     if config.stages.is_empty() || config.stages.len() > MAX_STAGES {
         return Err(problem(
@@ -100,42 +103,73 @@ fn stages(config: &Config) -> Result<(), Problem> {
             ),
         ));
     }
-    for (i, stage) in config.stages.iter().enumerate() {
+    let stages = config.promotion_stages();
+    for (i, stage) in stages.iter().enumerate() {
         let key = format!("stages[{i}].name");
         let name = stage.name.as_str();
-        let well_formed = (1..=100).contains(&name.len())
+        let max_len = if stage.approval {
+            STAGE_NAME_MAX - APPROVAL_PREFIX.len()
+        } else {
+            STAGE_NAME_MAX
+        };
+        let well_formed = !name.is_empty()
             && name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        if !well_formed {
+        if !well_formed || name.len() > max_len {
             return Err(problem(
                 &key,
                 format!("{name:?} is not a valid stage name"),
-                "use 1-100 letters, digits, '_', '.', '-', starting with a letter, digit or '_' (the name is the pipeline stage and the image tag)",
+                &format!(
+                    "use 1-{max_len} letters, digits, '_', '.', '-', starting with a letter, digit or '_' (the name is the pipeline stage and the image tag{})",
+                    if stage.approval {
+                        "; its approval stage `Approve-<name>` must fit CodePipeline's 100 characters"
+                    } else {
+                        ""
+                    }
+                ),
             ));
         }
         let reserved = ["Source", "Build", "Scan"]
             .iter()
-            .any(|r| r.eq_ignore_ascii_case(name));
+            .any(|r| r.eq_ignore_ascii_case(name))
+            || name.len() > APPROVAL_PREFIX.len()
+                && name[..APPROVAL_PREFIX.len()].eq_ignore_ascii_case(APPROVAL_PREFIX);
         let commit_like = name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit());
         if reserved || commit_like {
             return Err(problem(
                 &key,
                 format!("{name:?} is reserved"),
-                "Source, Build and Scan are the pipeline's own stages and 40-hex-digit tags are commit tags; choose another name",
+                "Source, Build and Scan are the pipeline's own stages, Approve-<stage> names its approval stages, and 40-hex-digit tags are commit tags; choose another name",
             ));
         }
-        if config.stages[..i].iter().any(|s| s.name == stage.name) {
+        if let Some(earlier) = stages[..i]
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+        {
             return Err(problem(
                 &key,
-                format!("stage {name:?} is configured twice"),
+                if earlier.name == name {
+                    format!("stage {name:?} is configured twice")
+                } else {
+                    format!(
+                        "stage {name:?} differs from stage {:?} only in case",
+                        earlier.name
+                    )
+                },
                 "give each [[stages]] entry a different name",
             ));
         }
     }
     Ok(())
 }
+
+/// CodePipeline's limit on stage names (`[A-Za-z0-9.@_-]{1,100}`, CreatePipeline API).
+const STAGE_NAME_MAX: usize = 100;
+
+/// The prefix of a stage's approval stage (`Approve-production`).
+pub const APPROVAL_PREFIX: &str = "Approve-";
 
 fn scan(config: &Config) -> Result<(), Problem> {
     let scan = &config.scan;
@@ -258,18 +292,26 @@ fn app_name(name: &str) -> Result<(), Problem> {
 }
 
 /// GitHub `owner/repo`: owner 1-39 alphanumerics or single inner hyphens; repo 1-100 of
-/// letters, digits, `.`, `-`, `_`, not `.` or `..`.
+/// letters, digits, `.`, `-`, `_`, not `.` or `..`, and not ending in `.git` (GitHub strips
+/// that suffix from clone URLs, so it never names a repository: the Source action would look
+/// for `orders.git` and the webhook rule would never match). A clone URL is recognised and
+/// the `owner/repo` it names is suggested.
 fn repository(full_name: &str) -> Result<(), Problem> {
     let help = "use the GitHub `owner/repo` form, e.g. \"acme/orders\" (owner: letters, digits and inner hyphens, up to 39; repo: letters, digits, '.', '-', '_', up to 100)";
-    let bad = || {
+    let bad = |help: &str| {
         Err(problem(
             "source.repository",
             format!("{full_name:?} is not a GitHub repository id"),
             help,
         ))
     };
+    if let Some(suggested) = owner_repo_of_url(full_name) {
+        return bad(&format!(
+            "write the repository as `owner/repo`, not a URL: \"{suggested}\""
+        ));
+    }
     let Some((owner, repo)) = full_name.split_once('/') else {
-        return bad();
+        return bad(help);
     };
     let owner_ok = (1..=39).contains(&owner.len())
         && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -282,7 +324,36 @@ fn repository(full_name: &str) -> Result<(), Problem> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         && repo != "."
         && repo != "..";
-    if owner_ok && repo_ok { Ok(()) } else { bad() }
+    if owner_ok && repo_ok && repo.to_ascii_lowercase().ends_with(".git") {
+        return bad(&format!(
+            "drop the .git suffix: \"{owner}/{}\"",
+            &repo[..repo.len() - 4]
+        ));
+    }
+    if owner_ok && repo_ok {
+        Ok(())
+    } else {
+        bad(help)
+    }
+}
+
+/// `owner/repo` of a GitHub clone or web URL (`https://github.com/acme/orders.git`,
+/// `git@github.com:acme/orders`, with or without a trailing slash), if `text` is one.
+fn owner_repo_of_url(text: &str) -> Option<String> {
+    let rest = [
+        "https://github.com/",
+        "http://github.com/",
+        "git@github.com:",
+        "ssh://git@github.com/",
+        "github.com/",
+    ]
+    .iter()
+    .find_map(|prefix| text.strip_prefix(prefix))?;
+    let rest = rest.trim_end_matches('/');
+    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+    let mut parts = rest.split('/');
+    let (owner, repo) = (parts.next()?, parts.next()?);
+    (!owner.is_empty() && !repo.is_empty()).then(|| format!("{owner}/{repo}"))
 }
 
 /// A git branch name (the subset of `git check-ref-format --branch` rules that matter here).
@@ -298,6 +369,22 @@ fn branch(name: &str) -> Result<(), Problem> {
         && name
             .chars()
             .all(|c| !c.is_control() && !c.is_whitespace() && !"~^:?*[\\\"'`$".contains(c));
+    if let Some(short) = name.strip_prefix("refs/heads/") {
+        // The Source action takes a branch name and the push rule prefixes `refs/heads/`
+        // itself; a full ref would match `refs/heads/refs/heads/...`, i.e. never.
+        return Err(problem(
+            "source.branch",
+            format!("{name:?} is a full git ref"),
+            &format!("write the branch name only: \"{short}\""),
+        ));
+    }
+    if name.starts_with("refs/") {
+        return Err(problem(
+            "source.branch",
+            format!("{name:?} is not a branch"),
+            "the pipeline follows a branch: write its name, e.g. \"main\" (tags and other refs cannot be followed)",
+        ));
+    }
     if valid {
         Ok(())
     } else {
@@ -337,12 +424,15 @@ fn connection_arn(arn: &str) -> Result<(), Problem> {
 }
 
 /// Paths inside the repository, passed to `docker build` through environment variables:
-/// relative, without `..`, in a conservative character set.
+/// relative, without `..`, in a conservative character set, and no part starting with `-`
+/// (docker would read `-` as "context from stdin" and `--pull` as a flag).
 fn repo_path(key: &str, path: &str) -> Result<(), Problem> {
     let valid = !path.is_empty()
         && path.len() <= 1024
         && !path.starts_with('/')
-        && !path.split('/').any(|segment| segment == "..")
+        && !path
+            .split('/')
+            .any(|segment| segment == ".." || segment.starts_with('-'))
         && path
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'));
@@ -352,32 +442,32 @@ fn repo_path(key: &str, path: &str) -> Result<(), Problem> {
         Err(problem(
             key,
             format!("{path:?} is not a usable path inside the repository"),
-            "use a path relative to the repository root, e.g. \"Dockerfile\" or \"services/api\", made of letters, digits, '.', '-', '_' and '/', without '..'",
+            "use a path relative to the repository root, e.g. \"Dockerfile\" or \"services/api\", made of letters, digits, '.', '-', '_' and '/', without '..' and with no part starting with '-' (docker would read it as stdin or a flag)",
         ))
     }
 }
 
 fn build_variable(name: &str, value: &str) -> Result<(), Problem> {
-    let key = format!("build.environment.{name}");
+    let key = || KeyPath::from("build.environment").key(name);
     let valid_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid_name {
         return Err(problem(
-            &key,
+            key(),
             format!("{name:?} is not a valid environment variable name"),
             "use letters, digits and '_', not starting with a digit",
         ));
     }
     if name.starts_with("CODEBUILD_") || RESERVED_BUILD_VARIABLES.contains(&name) {
         return Err(problem(
-            &key,
+            key(),
             format!("{name} is set by CodeBuild or by shipline's buildspec"),
             "rename the variable: names starting with CODEBUILD_ and REPOSITORY_URI, REPOSITORY_NAME, DOCKERFILE, BUILD_CONTEXT, COMMIT_ID, IMAGE_TAG are reserved",
         ));
     }
     if value.len() > 4096 {
         return Err(problem(
-            &key,
+            key(),
             format!("the value is {} bytes long", value.len()),
             "keep plain-text build variables under 4096 bytes; store larger values in SSM Parameter Store",
         ));
@@ -385,41 +475,72 @@ fn build_variable(name: &str, value: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Tag keys and values as every taggable service here accepts them (the IAM/S3 rules, the
-/// strictest): keys 1-128, values 0-256 characters of letters, digits, spaces and `_.:/=+-@`;
-/// no `aws:` prefix; at most 50 tags per resource.
+/// Tag keys and values as every type the tag pass tags accepts them (the CloudFormation
+/// resource schemas cfn-lint ships): the strictest limits are `AWS::ECR::Repository`'s, keys
+/// 1-127 and values 1-255 characters (every other type allows 128/256 and empty values), and
+/// `AWS::IAM::Role`'s character class `[\p{L}\p{Z}\p{N}_.:/=+\-@]` (letters, separators,
+/// numbers by Unicode general category: Rust's `is_alphanumeric` also admits combining marks,
+/// which IAM refuses). No `aws:` prefix (reserved by AWS). IAM tag keys are case-insensitive
+/// (IAM User Guide, "Tagging IAM resources"), so two keys differing only in case collide on
+/// the roles. At most 50 tags per resource (IAM and ECR: maxItems 50).
 fn tags(config: &Config) -> Result<(), Problem> {
-    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    let allowed = |c: char| {
+        matches!(
+            c.general_category_group(),
+            GeneralCategoryGroup::Letter
+                | GeneralCategoryGroup::Separator
+                | GeneralCategoryGroup::Number
+        ) || "_.:/=+-@".contains(c)
+    };
+    let effective = config.effective_tags();
     for (key, value) in &config.tags {
-        let path = format!("tags.{key}");
-        if key.is_empty() || key.chars().count() > 128 || !key.chars().all(allowed) {
+        let path = || KeyPath::from("tags").key(key);
+        if key.is_empty() || key.chars().count() > 127 || !key.chars().all(allowed) {
             return Err(problem(
-                &path,
+                path(),
                 format!("{key:?} is not a valid tag key"),
-                "use 1-128 letters, digits, spaces and _ . : / = + - @",
+                "use 1-127 letters, digits, spaces and _ . : / = + - @ (ECR's limit is 127; accents must be precomposed letters, not combining marks)",
             ));
         }
         if key.to_ascii_lowercase().starts_with("aws:") {
             return Err(problem(
-                &path,
+                path(),
                 format!("{key:?} uses the reserved aws: prefix"),
                 "choose a key without the aws: prefix",
             ));
         }
-        if value.chars().count() > 256 || !value.chars().all(allowed) {
+        if value.is_empty() || value.chars().count() > 255 || !value.chars().all(allowed) {
             return Err(problem(
-                &path,
+                path(),
                 format!("{value:?} is not a valid tag value"),
-                "use up to 256 letters, digits, spaces and _ . : / = + - @",
+                "use 1-255 letters, digits, spaces and _ . : / = + - @ (the ECR repository refuses empty values and values over 255 characters; accents must be precomposed letters, not combining marks)",
+            ));
+        }
+        if let Some(other) = effective
+            .keys()
+            .find(|other| *other != key && other.eq_ignore_ascii_case(key))
+        {
+            return Err(problem(
+                path(),
+                format!("tag {key:?} and tag {other:?} differ only in case"),
+                &format!(
+                    "IAM tag keys are case-insensitive, so the roles cannot carry both: keep one spelling (\"{other}\" is {})",
+                    if config.tags.contains_key(other) {
+                        "also in [tags]"
+                    } else {
+                        "a default tag; override it with that exact spelling"
+                    }
+                ),
             ));
         }
     }
-    let count = config.effective_tags().len();
+    let count = effective.len();
     if count > 50 {
         return Err(problem(
             "tags",
             format!("{count} tags, counting the defaults"),
-            "AWS resources take at most 50 tags; remove some",
+            "IAM roles and the ECR repository take at most 50 tags; remove some",
         ));
     }
     Ok(())
