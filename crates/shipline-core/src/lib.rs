@@ -22,6 +22,7 @@
 pub mod config;
 pub mod iam;
 pub mod pipeline;
+pub mod preflight;
 pub mod regions;
 pub mod resources;
 pub mod tags;

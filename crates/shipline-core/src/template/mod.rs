@@ -181,6 +181,28 @@ impl Template {
     }
 }
 
+/// Reads a CloudFormation template written as JSON or YAML (pretty or compact; YAML with the
+/// long-form intrinsics `synth` emits, `Fn::GetAtt:`, not the `!GetAtt` tags). YAML is read
+/// the way CloudFormation reads it only as far as plain JSON-compatible data goes.
+pub fn parse_document(text: &str) -> Result<Value, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => Ok(value),
+        Err(json_err) if text.trim_start().starts_with('{') => {
+            Err(format!("not valid JSON: {json_err}"))
+        }
+        Err(_) => serde_norway::from_str::<Value>(text).map_err(|yaml_err| {
+            format!("neither JSON nor YAML shipline can read ({yaml_err}); write intrinsics in long form (`Fn::GetAtt:`), not as `!GetAtt` tags")
+        }),
+    }
+    .and_then(|value| {
+        if value.get("Resources").is_some_and(Value::is_object) {
+            Ok(value)
+        } else {
+            Err("not a CloudFormation template: it has no `Resources` map".to_owned())
+        }
+    })
+}
+
 /// A JSON document embedded as a string property (a lifecycle policy, UserParameters):
 /// compact, keys sorted, so it is byte-identical whatever serde_json's map order is.
 pub fn embedded_json(value: Value) -> String {

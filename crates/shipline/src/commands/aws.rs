@@ -47,11 +47,13 @@ pub async fn run(
         Command::Plan { template } | Command::Deploy { template, .. } => template.clone(),
         _ => None,
     };
-    // Compact JSON keeps the template far below CloudFormation's 51,200-byte TemplateBody limit.
-    let template = match template_file {
-        None => serde_json::to_string(&synthesize(config).to_value()).expect("template JSON"),
-        Some(path) => match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+    let document = match template_file {
+        None => synthesize(config).to_value(),
+        Some(path) => match std::fs::read_to_string(&path)
+            .map_err(|err| err.to_string())
+            .and_then(|text| shipline_core::template::parse_document(&text))
+        {
+            Ok(document) => document,
             Err(err) => {
                 printer.error(&format!(
                     "{}: cannot read the template: {err}",
@@ -61,15 +63,30 @@ pub async fn run(
             }
         },
     };
+    // What is sent is compact JSON, whatever the file looked like: the size limit applies to it.
+    let template = serde_json::to_string(&document).expect("template JSON");
     // CloudFormation refuses a TemplateBody over 51,200 bytes (a larger one needs an S3 upload).
     if template.len() > TEMPLATE_BODY_LIMIT {
         printer.error(&format!(
-            "the template is {} bytes; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} bytes inline. Every [tags] entry is repeated on each resource: remove some tags (nothing was sent to AWS)",
+            "the template is {} bytes as compact JSON; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} bytes inline. Every [tags] entry is repeated on each resource: remove some tags (nothing was sent to AWS)",
             template.len()
         ));
         return ExitCode::from(2);
     }
     let sdk_config = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
+    if matches!(command, Command::Plan { .. } | Command::Deploy { .. }) {
+        let Some(region) = sdk_config.region() else {
+            printer.error("no AWS region: pass --region, set AWS_REGION, or set a region in your AWS profile (nothing was sent to AWS)");
+            return ExitCode::from(2);
+        };
+        if let Err(err) = shipline_core::preflight::check(&document, region.as_ref()) {
+            if printer.json {
+                printer.data(&json!({ "error": err.to_string() }).to_string());
+            }
+            printer.error(&err.to_string());
+            return ExitCode::from(2);
+        }
+    }
     let session = Session {
         client: aws_sdk_cloudformation::Client::new(&sdk_config),
         stack,

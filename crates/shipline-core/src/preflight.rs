@@ -1,0 +1,135 @@
+//! Checks a template must pass before `plan` or `deploy` sends it to AWS: it is not the
+//! embedded placeholder pipeline, and the target region offers every resource type it uses
+//! (see [`crate::regions`]). Each failure says which config avoids it. Pure functions over the
+//! template document: the binary calls [`check`] once it knows the region, before any request.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::config::PLACEHOLDER_REPOSITORY;
+use crate::regions::{self, RegionError};
+
+/// Why a template must not be deployed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreflightError {
+    /// The Source action follows the embedded default's placeholder repository.
+    Placeholder,
+    /// The region lacks a resource type the template uses (or shipline cannot tell).
+    Region(RegionError),
+}
+
+impl fmt::Display for PreflightError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PreflightError::Placeholder => write!(
+                f,
+                "the pipeline follows the placeholder repository `{PLACEHOLDER_REPOSITORY}` of the \
+                 embedded default; write a shipline.toml with `[source] repository = \"owner/repo\"` \
+                 (your GitHub repository) before deploying (nothing was sent to AWS)"
+            ),
+            PreflightError::Region(err @ RegionError::Missing { types, .. }) => {
+                write!(f, "{err} (nothing was sent to AWS)")?;
+                for advice in types.iter().filter_map(|t| avoided_by(t)) {
+                    write!(f, "\n  {advice}")?;
+                }
+                Ok(())
+            }
+            PreflightError::Region(err) => write!(f, "{err} (nothing was sent to AWS)"),
+        }
+    }
+}
+
+impl std::error::Error for PreflightError {}
+
+/// The config that removes `resource_type` from the template, if any.
+fn avoided_by(resource_type: &str) -> Option<&'static str> {
+    match resource_type {
+        "AWS::Lambda::Url" => Some(
+            "AWS::Lambda::Url (the webhook receiver's function URL): set `trigger = \"connection\"` in [source] to use CodePipeline's own push trigger instead",
+        ),
+        "AWS::CodeConnections::Connection" => Some(
+            "AWS::CodeConnections::Connection: set `connection_arn` in [source] to an existing, authorized connection the pipeline can use, so the stack creates none",
+        ),
+        _ => None,
+    }
+}
+
+/// `Ok` when `template` (a CloudFormation document) may be deployed to `region`.
+pub fn check(template: &Value, region: &str) -> Result<(), PreflightError> {
+    if follows_placeholder(template) {
+        return Err(PreflightError::Placeholder);
+    }
+    let types = resources(template).filter_map(|r| r["Type"].as_str());
+    regions::check(region, types).map_err(PreflightError::Region)
+}
+
+fn resources(template: &Value) -> impl Iterator<Item = &Value> {
+    template["Resources"]
+        .as_object()
+        .into_iter()
+        .flat_map(|resources| resources.values())
+}
+
+/// Whether some pipeline's source action reads the placeholder repository.
+fn follows_placeholder(template: &Value) -> bool {
+    resources(template)
+        .filter(|r| r["Type"] == "AWS::CodePipeline::Pipeline")
+        .filter_map(|r| r["Properties"]["Stages"].as_array())
+        .flatten()
+        .filter_map(|stage| stage["Actions"].as_array())
+        .flatten()
+        .any(|action| action["Configuration"]["FullRepositoryId"] == PLACEHOLDER_REPOSITORY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, synthesize};
+
+    fn template(toml: &str) -> Value {
+        synthesize(&Config::parse("t.toml", toml).unwrap()).to_value()
+    }
+
+    const ORDERS: &str = "[source]\nrepository = \"acme/orders\"\n";
+
+    #[test]
+    fn the_placeholder_pipeline_is_refused_and_a_real_one_passes() {
+        let default = synthesize(&Config::default()).to_value();
+        assert_eq!(
+            check(&default, "us-east-1"),
+            Err(PreflightError::Placeholder)
+        );
+        assert_eq!(check(&template(ORDERS), "us-east-1"), Ok(()));
+    }
+
+    #[test]
+    fn a_region_without_function_urls_names_the_trigger_that_avoids_them() {
+        // ca-west-1 lacks CodeBuild too (per cfn-lint), so use one that lacks only URLs.
+        let err = check(&template(ORDERS), "il-central-1").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("AWS::Lambda::Url"), "{text}");
+        assert!(text.contains("trigger = \"connection\""), "{text}");
+        let connection = format!(
+            "{ORDERS}trigger = \"connection\"\nconnection_arn = \"arn:aws:codeconnections:il-central-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666\"\n"
+        );
+        assert_eq!(check(&template(&connection), "il-central-1"), Ok(()));
+    }
+
+    #[test]
+    fn a_region_without_codeconnections_names_connection_arn() {
+        let text = check(&template(ORDERS), "af-south-1")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("connection_arn"), "{text}");
+        assert!(!text.contains("Lambda::Url"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_region_is_refused() {
+        assert!(matches!(
+            check(&template(ORDERS), "xx-nowhere-1"),
+            Err(PreflightError::Region(RegionError::Unknown { .. }))
+        ));
+    }
+}
