@@ -8,6 +8,7 @@ import subprocess
 import types
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 LAMBDAS = pathlib.Path(__file__).resolve().parents[2] / "crates/shipline-core/src/lambdas"
@@ -55,3 +56,19 @@ def mocked_aws(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         yield
+
+
+def client_error(code, status=400, operation="Operation"):
+    """A botocore ClientError as the SDK raises it for an AWS error answer."""
+    return ClientError({"Error": {"Code": code, "Message": f"{code} (scripted)"},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+
+
+# AWS errors every AWS call of the functions must survive (status codes from the AWS common
+# errors): throttled, refused, failed inside AWS, and no answer at all.
+AWS_ERRORS = {
+    "ThrottlingException": lambda: client_error("ThrottlingException", 400),
+    "AccessDeniedException": lambda: client_error("AccessDeniedException", 400),
+    "InternalFailure": lambda: client_error("InternalFailure", 500),
+    "EndpointConnectionError": lambda: EndpointConnectionError(endpoint_url="https://example.invalid"),
+}

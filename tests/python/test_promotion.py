@@ -6,7 +6,8 @@ import logging
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import load_lambda
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+from conftest import AWS_ERRORS, client_error, load_lambda
 
 REPO = "orders"
 SECRET = "AKIA-SECRET-DO-NOT-LOG"
@@ -18,16 +19,22 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 class FakePipeline:
-    """Records the job results the function reports."""
+    """Records the job results the function reports; with `fail` set, each report is
+    recorded and then refused with that exception."""
 
     def __init__(self):
         self.calls = []
+        self.fail = None
 
     def put_job_success_result(self, **kwargs):
         self.calls.append(("success", kwargs))
+        if self.fail:
+            raise self.fail
 
     def put_job_failure_result(self, **kwargs):
         self.calls.append(("failure", kwargs))
+        if self.fail:
+            raise self.fail
 
     def only(self):
         assert len(self.calls) == 1, f"expected exactly one job result, got {self.calls}"
@@ -245,3 +252,140 @@ def test_never_logs_artifact_credentials(promotion, aws, caplog, make_digest):
     promotion.handler(job_event(make_digest(aws)), None)
     assert SECRET not in caplog.text
     assert caplog.records, "the function should log what it did"
+
+
+@pytest.mark.parametrize("call", ["describe_images", "batch_get_image", "put_image"])
+@pytest.mark.parametrize("error", sorted(AWS_ERRORS))
+def test_each_ecr_call_failing_ends_in_one_failure_result(promotion, aws, caplog, call, error):
+    built = push(aws, "commit-1")
+
+    def failing(**kwargs):
+        raise AWS_ERRORS[error]()
+
+    setattr(aws, call, failing)
+    result = promotion.handler(job_event(built), None)
+    kind, report = promotion.pipeline_stub.only()
+    assert kind == "failure" and result["status"] == "failed"
+    assert report["failureDetails"]["message"].startswith("AWS call failed")
+    assert SECRET not in caplog.text
+
+
+LONG = "x" * 1_000_000
+MALFORMED_JOBS = {
+    "job is a list": {"CodePipeline.job": [1]},
+    "job id is a number": {"CodePipeline.job": {"id": 7, "data": {}}},
+    "job id is empty": {"CodePipeline.job": {"id": "", "data": {}}},
+    "event is a list": [1, 2],
+    "event is null": None,
+}
+MALFORMED_DATA = {
+    "no data": {},
+    "data is a list": {"data": []},
+    "data is a string": {"data": "x"},
+    "actionConfiguration is null": {"data": {"actionConfiguration": None}},
+    "configuration is a string": {"data": {"actionConfiguration": {"configuration": "x"}}},
+}
+# UserParameters as CodePipeline could hand them over, none of them a valid request.
+MALFORMED_PARAMETERS = [
+    None, 5, 1.5, True, [], {}, {"repository": REPO}, "", " ", "null", "5", '"text"', "[]",
+    "[" * 100_000, '{"a":' * 100_000, "{" * 10, "\ud800", '{"repository": "\ud800"}',
+    json.dumps({"action": ["promote"], "repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "dev"}),
+    json.dumps({"action": {}, "repository": REPO}),
+    json.dumps({"action": None, "repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "dev"}),
+    json.dumps({"repository": 5, "digest": "sha256:" + "a" * 64, "tag": "dev"}),
+    json.dumps({"repository": REPO, "digest": ["sha256:" + "a" * 64], "tag": "dev"}),
+    json.dumps({"repository": REPO, "digest": "sha256:" + "a" * 64, "tag": {"name": "dev"}}),
+    json.dumps({"repository": REPO, "digest": "sha256:" + "a" * 64, "tag": None}),
+    json.dumps({"repository": LONG, "digest": "sha256:" + "a" * 64, "tag": "dev"}),
+    json.dumps({"repository": REPO, "digest": "sha256:" + "a" * 64 + "\n", "tag": "dev"}),
+    json.dumps({"repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "dev\n"}),
+]
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED_JOBS))
+def test_an_event_without_a_usable_job_id_reports_nothing_and_does_not_raise(promotion, name):
+    assert promotion.handler(MALFORMED_JOBS[name], None)["status"] == "ignored"
+    assert promotion.pipeline_stub.calls == []
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED_DATA))
+def test_a_job_without_its_configuration_fails_readably(promotion, name):
+    event = {"CodePipeline.job": {"id": "11111111-2222-3333-4444-555555555555", **MALFORMED_DATA[name]}}
+    promotion.handler(event, None)
+    kind, report = promotion.pipeline_stub.only()
+    assert kind == "failure"
+    assert "no UserParameters" in report["failureDetails"]["message"]
+
+
+@pytest.mark.parametrize("raw", MALFORMED_PARAMETERS, ids=lambda raw: repr(raw)[:40])
+def test_malformed_user_parameters_end_in_one_readable_failure(promotion, caplog, raw):
+    event = job_event(None)
+    event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = raw
+    result = promotion.handler(event, None)
+    kind, report = promotion.pipeline_stub.only()
+    message = report["failureDetails"]["message"]
+    assert kind == "failure" and result["status"] == "failed"
+    assert "UserParameters" in message and not message.startswith("unexpected error"), message
+    assert len(message) <= 5000
+    assert SECRET not in caplog.text
+
+
+# Reporting the result itself fails. Retryable (Lambda re-runs an asynchronous invocation that
+# raised): throttling, a 5xx, no answer. Not retryable (the same report would be refused
+# again, or the job no longer waits for one): the handler logs and returns.
+REPORT_ERRORS = {
+    "ThrottlingException": (lambda: client_error("ThrottlingException", 400), True),
+    "InternalFailure": (lambda: client_error("InternalFailure", 500), True),
+    "ServiceUnavailable": (lambda: client_error("ServiceUnavailable", 503), True),
+    "EndpointConnectionError": (AWS_ERRORS["EndpointConnectionError"], True),
+    "ReadTimeoutError": (lambda: ReadTimeoutError(endpoint_url="https://codepipeline.invalid"), True),
+    "ConnectionClosedError": (lambda: ConnectionClosedError(endpoint_url="https://codepipeline.invalid"), True),
+    "AccessDeniedException": (lambda: client_error("AccessDeniedException", 400), False),
+    "InvalidJobStateException": (lambda: client_error("InvalidJobStateException", 400), False),
+    "JobNotFoundException": (lambda: client_error("JobNotFoundException", 400), False),
+    "ValidationException": (lambda: client_error("ValidationException", 400), False),
+    "OutputVariablesSizeExceededException": (lambda: client_error("OutputVariablesSizeExceededException", 400), False),
+    "RuntimeError": (lambda: RuntimeError("a bug"), False),
+}
+
+
+def report_fails(module, error, event, caplog):
+    """Runs the handler with CodePipeline refusing the report; returns (raised, kind)."""
+    make, retryable = REPORT_ERRORS[error]
+    module.pipeline_stub.fail = make()
+    raised = result = None
+    try:
+        result = module.handler(event, None)
+    except Exception as err:  # noqa: BLE001
+        raised = err
+    assert raised is not None or result["status"] == "unreported"
+    kind, _ = module.pipeline_stub.only()  # exactly one report attempted, no second one
+    assert (raised is not None) == retryable, f"{error}: raised {raised!r}"
+    if raised is not None:
+        assert raised is module.pipeline_stub.fail
+    assert "could not report" in caplog.text
+    assert SECRET not in caplog.text
+    return kind
+
+
+@pytest.mark.parametrize("error", sorted(REPORT_ERRORS))
+def test_a_failing_success_report_is_raised_only_when_a_retry_can_help(promotion, aws, caplog, error):
+    assert report_fails(promotion, error, job_event(push(aws, "commit-1")), caplog) == "success"
+
+
+@pytest.mark.parametrize("error", sorted(REPORT_ERRORS))
+def test_a_failing_failure_report_is_raised_only_when_a_retry_can_help(promotion, aws, caplog, error):
+    assert report_fails(promotion, error, job_event("sha256:" + "0" * 64), caplog) == "failure"
+
+
+def test_a_retried_invocation_after_a_lost_report_promotes_once_and_reports(promotion, aws):
+    """Lambda's retry re-runs the whole job: the promotion is idempotent."""
+    built = push(aws, "commit-1")
+    promotion.pipeline_stub.fail = client_error("ThrottlingException", 400)
+    with pytest.raises(ClientError):
+        promotion.handler(job_event(built), None)
+    promotion.pipeline_stub.fail = None
+    promotion.handler(job_event(built), None)
+    assert [kind for kind, _ in promotion.pipeline_stub.calls] == ["success", "success"]
+    assert "already points at" in promotion.pipeline_stub.calls[1][1]["executionDetails"]["summary"]
+    assert tag_digest(aws, "production") == built

@@ -5,8 +5,9 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from conftest import load_lambda
+from conftest import AWS_ERRORS, client_error, load_lambda
 from test_promotion import FakePipeline
 
 REPO = "orders"
@@ -175,3 +176,84 @@ def test_an_unknown_action_is_refused(gate):
     gate.handler(bad, None)
     kind, result = gate.pipeline_stub.only()
     assert kind == "failure" and "is not promote or scan-gate" in result["failureDetails"]["message"]
+
+
+@pytest.mark.parametrize("error", sorted(AWS_ERRORS))
+@pytest.mark.parametrize("page", [1, 2])
+def test_a_failing_scan_lookup_ends_in_one_failure_result(gate, error, page):
+    if page == 2:
+        first = scan("COMPLETE", [("CVE-1", "LOW")])
+        first["nextToken"] = "page-2"
+        answer(gate, first)
+    failure = AWS_ERRORS[error]()
+    real = gate._clients["ecr"].describe_image_scan_findings
+    calls = []
+
+    def describe(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == page:
+            raise failure
+        return real(**kwargs)
+
+    gate._clients["ecr"].describe_image_scan_findings = describe
+    assert gate.handler(job(), None)["status"] == "failed"
+    kind, result = gate.pipeline_stub.only()
+    assert kind == "failure" and result["failureDetails"]["message"].startswith("AWS call failed")
+
+
+# Continuation tokens the gate did not write (CodePipeline hands back what we returned, so
+# these mean corruption): the wait starts again now instead of failing or crashing.
+CORRUPT_TOKENS = [
+    "", " ", "not json", "[]", "123", "null", '"started"', "{}", '{"started": "abc"}',
+    '{"started": null}', '{"started": true}', '{"started": [1000]}', '{"started": {"at": 1}}',
+    '{"started": 1e999}', '{"started": -1e999}', '{"started": NaN}', '{"started": Infinity}',
+    '{"started": 99999999999}', '{"started": -5}', "[" * 100_000, '{"started":' * 100_000,
+    {"started": 900.0}, 42, ["started"],
+]
+
+
+@pytest.mark.parametrize("token", CORRUPT_TOKENS, ids=lambda token: repr(token)[:40])
+def test_a_corrupt_continuation_token_restarts_the_wait(gate, monkeypatch, token):
+    monkeypatch.setattr(gate.time, "time", lambda: 1000.0)
+    answer(gate, scan("IN_PROGRESS"))
+    assert gate.handler(job(token), None)["status"] == "in_progress"
+    kind, result = gate.pipeline_stub.only()
+    assert kind == "success"
+    assert json.loads(result["continuationToken"]) == {"started": 1000.0}
+
+
+@pytest.mark.parametrize("token", ["not json", "[" * 100_000, '{"started": NaN}'])
+def test_a_corrupt_continuation_token_does_not_stop_a_finished_scan_being_judged(gate, token):
+    answer(gate, scan("COMPLETE", [("CVE-2024-9", "CRITICAL")]))
+    gate.handler(job(token), None)
+    kind, result = gate.pipeline_stub.only()
+    assert kind == "failure" and "scan gate blocked" in result["failureDetails"]["message"]
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("GATE_SEVERITY", "SEVERE", "GATE_SEVERITY 'SEVERE' is not one of"),
+    ("GATE_MAX_FINDINGS", "many", "must be whole numbers"),
+    ("GATE_WAIT_SECONDS", "1.5", "must be whole numbers"),
+])
+def test_a_malformed_gate_setting_fails_readably(gate, monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    gate.handler(job(), None)
+    kind, result = gate.pipeline_stub.only()
+    assert kind == "failure" and expected in result["failureDetails"]["message"]
+
+
+@pytest.mark.parametrize("code, status, retried", [
+    ("ThrottlingException", 400, True), ("InternalFailure", 500, True),
+    ("InvalidJobStateException", 400, False), ("AccessDeniedException", 400, False),
+])
+def test_a_failing_in_progress_report_is_raised_only_when_a_retry_can_help(gate, monkeypatch, code, status, retried):
+    monkeypatch.setattr(gate.time, "time", lambda: 1000.0)
+    answer(gate, scan("IN_PROGRESS"))
+    gate.pipeline_stub.fail = client_error(code, status)
+    if retried:
+        with pytest.raises(ClientError):
+            gate.handler(job(), None)
+    else:
+        assert gate.handler(job(), None)["status"] == "unreported"
+    kind, result = gate.pipeline_stub.only()
+    assert kind == "success" and "continuationToken" in result

@@ -4,12 +4,22 @@ import hashlib
 import hmac
 import json
 
+import logging
+
 import boto3
 import pytest
-from conftest import load_lambda
+from conftest import AWS_ERRORS, client_error, load_lambda
 
 SECRET = "s3cr3t-generated-by-the-stack"
 BUS = "orders-github-events"
+
+
+@pytest.fixture(autouse=True)
+def never_logs_the_secret(caplog):
+    """Every test: the log (at the function's INFO level) never holds the secret."""
+    caplog.set_level(logging.INFO)
+    yield
+    assert SECRET not in caplog.text
 
 
 @pytest.fixture
@@ -125,3 +135,129 @@ def test_eventbridge_failure_is_a_502(receiver):
 
     receiver._clients["events"] = Refusing()
     assert receiver.handler(delivery(push_payload()), None)["statusCode"] == 502
+
+
+def sign(raw):
+    return "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def signed(raw, event="push", base64_body=False):
+    """A delivery of the raw bytes `raw`, correctly signed."""
+    return delivery(None, event=event, body=raw, signature=sign(raw), base64_body=base64_body)
+
+
+def answered(response, status):
+    """A defined answer: the status and a short JSON body with a message."""
+    assert response["statusCode"] == status, response
+    assert len(response["body"]) < 300 and json.loads(response["body"])["message"]
+    return json.loads(response["body"])["message"]
+
+
+PUSH = json.dumps(push_payload()).encode()
+# Deliveries no GitHub would send, each with the answer it gets; nothing is published.
+MALFORMED = {
+    "event is a list": (lambda: [], 400),
+    "event is null": (lambda: None, 400),
+    "event is a string": (lambda: "GET /", 400),
+    "no headers at all": (lambda: {"body": PUSH.decode()}, 401),
+    "headers are a list": (lambda: {**signed(PUSH), "headers": [["X-Hub-Signature-256", sign(PUSH)]]}, 401),
+    "headers are a string": (lambda: {**signed(PUSH), "headers": "X-Hub-Signature-256: x"}, 401),
+    "header values are not strings": (lambda: {**signed(PUSH), "headers": {
+        "X-Hub-Signature-256": None, "X-GitHub-Event": ["push"], 7: 8}}, 401),
+    "non-ASCII signature": (lambda: delivery(push_payload(), signature="sha256=\u00e9" * 10), 401),
+    "body is a number": (lambda: {**signed(PUSH), "body": 5}, 400),
+    "body is an object": (lambda: {**signed(PUSH), "body": {"ref": "refs/heads/main"}}, 400),
+    "body is a list": (lambda: {**signed(PUSH), "body": [1]}, 400),
+    "body is a lone surrogate": (lambda: {**signed(PUSH), "body": "\ud800"}, 400),
+    "bad base64": (lambda: {**signed(PUSH), "isBase64Encoded": True, "body": "not base64!"}, 400),
+    "non-ASCII base64": (lambda: {**signed(PUSH), "isBase64Encoded": True, "body": "\u00e9\u00e9\u00e9\u00e9"}, 400),
+    "huge body": (lambda: delivery(None, body=b"x" * (6 * 1024 * 1024)), 413),
+    "huge base64 body": (lambda: delivery(None, body=b"x" * (2 * 1024 * 1024), base64_body=True), 413),
+    "signed but not UTF-8": (lambda: signed(b"\xff\xfe{}", base64_body=True), 400),
+    "signed deeply nested array": (lambda: signed(b"[" * 100_000), 400),
+    "signed deeply nested object": (lambda: signed(b'{"a":' * 100_000), 400),
+    "signed deeply nested ping": (lambda: signed(b"[" * 100_000, event="ping"), 400),
+    "signed JSON array": (lambda: signed(b"[1, 2]"), 400),
+    "signed JSON null": (lambda: signed(b"null"), 400),
+    "signed JSON string": (lambda: signed(b'"push"'), 400),
+    "signed JSON number": (lambda: signed(b"5"), 400),
+    "repository is a string": (lambda: signed(json.dumps({**push_payload(), "repository": "acme/orders"}).encode()), 400),
+    "full_name is a number": (lambda: signed(json.dumps({**push_payload(), "repository": {"full_name": 5}}).encode()), 400),
+    "ref is a number": (lambda: signed(json.dumps({**push_payload(), "ref": 5}).encode()), 400),
+    "before is null": (lambda: signed(json.dumps({**push_payload(), "before": None}).encode()), 400),
+    "after is empty": (lambda: signed(json.dumps({**push_payload(), "after": ""}).encode()), 400),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_a_malformed_delivery_gets_a_defined_answer(receiver, name):
+    make, status = MALFORMED[name]
+    answered(receiver.handler(make(), None), status)
+    assert receiver.published() == []
+
+
+@pytest.mark.parametrize("pusher", [None, [], "octocat", {"name": {"first": "octo"}}, {"name": 5}])
+def test_odd_optional_fields_are_still_published(receiver, pusher):
+    payload = {**push_payload(), "pusher": pusher, "deleted": "yes"}
+    answered(receiver.handler(signed(json.dumps(payload).encode()), None), 200)
+    [event] = receiver.published()
+    assert event["detail"]["deleted"] is False
+
+
+@pytest.mark.parametrize("error", sorted(AWS_ERRORS) + ["ResourceNotFoundException"])
+def test_an_unreadable_secret_is_a_502_and_is_read_again_next_time(receiver, error):
+    make = AWS_ERRORS.get(error, lambda: client_error(error, 400))
+    real = receiver.client("secretsmanager")
+
+    class Failing:
+        def get_secret_value(self, **kwargs):
+            raise make()
+
+    receiver._clients["secretsmanager"] = Failing()
+    assert "secret" in answered(receiver.handler(delivery(push_payload()), None), 502)
+    assert receiver.published() == []
+    receiver._clients["secretsmanager"] = real
+    answered(receiver.handler(delivery(push_payload()), None), 200)
+
+
+@pytest.mark.parametrize("error", sorted(AWS_ERRORS) + ["ValidationException"])
+def test_a_failing_put_events_call_is_a_502(receiver, error):
+    make = AWS_ERRORS.get(error, lambda: client_error(error, 400))
+
+    class Failing:
+        def put_events(self, **kwargs):
+            raise make()
+
+    receiver._clients["events"] = Failing()
+    assert "publish" in answered(receiver.handler(delivery(push_payload()), None), 502)
+
+
+@pytest.mark.parametrize("entries", [
+    [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
+    [{"ErrorCode": "ValidationException", "ErrorMessage": "Event too large"}],
+])
+def test_a_refused_entry_is_a_502(receiver, entries):
+    class Refusing:
+        def put_events(self, **kwargs):
+            return {"FailedEntryCount": 1, "Entries": entries}
+
+    receiver._clients["events"] = Refusing()
+    assert "publish" in answered(receiver.handler(delivery(push_payload()), None), 502)
+
+
+def test_a_push_too_large_for_one_event_gets_a_defined_answer(receiver):
+    """A ref near GitHub's body limit: EventBridge (not moto) refuses such an entry; the
+    receiver answers either way."""
+    payload = push_payload(ref="refs/heads/" + "b" * 900_000)
+    response = receiver.handler(delivery(payload), None)
+    assert response["statusCode"] in (200, 502)
+    answered(response, response["statusCode"])
+
+
+def test_an_unexpected_error_is_a_500_not_a_crash(receiver):
+    class Broken:
+        def put_events(self, **kwargs):
+            raise RuntimeError("a bug")
+
+    receiver._clients["events"] = Broken()
+    answered(receiver.handler(delivery(push_payload()), None), 500)

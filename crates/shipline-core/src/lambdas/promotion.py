@@ -12,8 +12,11 @@ UserParameters (JSON, variables resolved by CodePipeline) choose what a job does
   (comma-separated ids), GATE_WAIT_SECONDS. While the scan runs it returns a continuation
   token and CodePipeline invokes it again: it never sleeps.
 
-Every path ends in PutJobSuccessResult or PutJobFailureResult, so the action never hangs until
-its timeout. The job event carries artifact credentials: it is never logged.
+Every invocation with a job id makes exactly one PutJobSuccessResult or PutJobFailureResult
+call, whatever fails (AWS errors, malformed UserParameters or continuation token, bugs), so the
+action never hangs until its timeout. The handler raises only when that call itself fails in a
+way a retry can fix (see `report`). The job event carries artifact credentials: it is never
+logged.
 """
 import json
 import logging
@@ -22,7 +25,8 @@ import re
 import time
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NoConnection
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -61,7 +65,7 @@ def parse_parameters(job):
         raise PromotionError(f"the action has no UserParameters; expected JSON with {expected}")
     try:
         params = json.loads(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise PromotionError("UserParameters is not valid JSON")
     if not isinstance(params, dict):
         raise PromotionError(f"UserParameters must be a JSON object with {expected}")
@@ -70,14 +74,14 @@ def parse_parameters(job):
         raise PromotionError(f"UserParameters.action {action!r} is not promote or scan-gate")
     with_tag = action == "promote"
     repository, digest, tag = params.get("repository"), params.get("digest"), params.get("tag")
-    if not isinstance(repository, str) or not REPOSITORY.match(repository):
+    if not isinstance(repository, str) or len(repository) > 256 or not REPOSITORY.fullmatch(repository):
         raise PromotionError(f"UserParameters.repository {repository!r} is not an ECR repository name")
-    if not isinstance(digest, str) or not DIGEST.match(digest):
+    if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
         raise PromotionError(
             f"UserParameters.digest {digest!r} is not an image digest (sha256:<64 hex>); "
             "did the Build stage export IMAGE_DIGEST?"
         )
-    if with_tag and (not isinstance(tag, str) or not TAG.match(tag)):
+    if with_tag and (not isinstance(tag, str) or not TAG.fullmatch(tag)):
         raise PromotionError(f"UserParameters.tag {tag!r} is not a valid image tag")
     return action, repository, digest, tag if with_tag else None
 
@@ -131,34 +135,72 @@ class Done:
 
 
 def run_job(event, work):
-    """Runs `work(job)` for a CodePipeline job event and reports its outcome, on every path."""
+    """Runs `work(job)` for a CodePipeline job event and reports its outcome: one report per
+    invocation, on every path."""
     job = event.get("CodePipeline.job") if isinstance(event, dict) else None
     job_id = job.get("id") if isinstance(job, dict) else None
     if not isinstance(job_id, str) or not job_id:
         # Not a CodePipeline invocation: there is no job to report to.
         LOG.error("invoked without a CodePipeline job id; event keys: %s", sorted(event) if isinstance(event, dict) else type(event).__name__)
         return {"status": "ignored", "reason": "no CodePipeline job in the event"}
-    pipeline = client("codepipeline")
     try:
         done = work(job)
     except PromotionError as err:
-        return report_failure(pipeline, job_id, str(err))
+        return report_failure(job_id, str(err))
     except (ClientError, BotoCoreError) as err:
-        return report_failure(pipeline, job_id, f"AWS call failed: {err}")
+        return report_failure(job_id, f"AWS call failed: {err}")
     except Exception as err:  # noqa: BLE001 - any failure must reach CodePipeline
         LOG.exception("unexpected error in job %s", job_id)
-        return report_failure(pipeline, job_id, f"unexpected error: {type(err).__name__}: {err}")
+        return report_failure(job_id, f"unexpected error: {type(err).__name__}: {err}")
     LOG.info("job %s: %s", job_id, done.summary)
     result = {"jobId": job_id, "executionDetails": {"summary": done.summary[:2048]}}
     if done.continuation is not None:
         result["continuationToken"] = done.continuation
-        pipeline.put_job_success_result(**result)
-        return {"status": "in_progress", "summary": done.summary}
+        return report(job_id, "put_job_success_result", result, {"status": "in_progress", "summary": done.summary})
     result["executionDetails"]["percentComplete"] = 100
     if done.variables:
         result["outputVariables"] = done.variables
-    pipeline.put_job_success_result(**result)
-    return {"status": "succeeded", "summary": done.summary}
+    return report(job_id, "put_job_success_result", result, {"status": "succeeded", "summary": done.summary})
+
+
+def report_failure(job_id, message):
+    """Reports the job as failed with `message` (what the pipeline console shows)."""
+    message = message[:5000]
+    LOG.error("job %s failed: %s", job_id, message)
+    request = {"jobId": job_id, "failureDetails": {"type": "JobFailed", "message": message}}
+    return report(job_id, "put_job_failure_result", request, {"status": "failed", "message": message})
+
+
+def report(job_id, call, request, outcome):
+    """Makes the one PutJob*Result call of this invocation; returns `outcome`, or raises the
+    call's error when a retry of the invocation can get the result through."""
+    try:
+        getattr(client("codepipeline"), call)(**request)
+        return outcome
+    except Exception as err:  # noqa: BLE001 - decided below, never a second report
+        LOG.error("could not report job %s to CodePipeline (%s): %s: %s", job_id, call, type(err).__name__, err)
+        # CodePipeline invokes this function asynchronously (Lambda Developer Guide, "Using AWS
+        # Lambda with AWS CodePipeline"), and when an asynchronous invocation raises, Lambda
+        # runs it again up to two more times, 1 and 2 minutes later (Lambda Developer Guide,
+        # "How Lambda handles errors and retries with asynchronous invocation"). A retry runs
+        # the job again (safe: promoting re-puts the same tag, the gate only reads) and
+        # reports again, so raise only when that report can get through: throttled, a 5xx,
+        # or no answer (botocore's own retries are spent by now). A refused report (access
+        # denied, invalid request, or a job no longer waiting for a result because it was
+        # already reported or timed out: InvalidJobStateException, JobNotFoundException) would
+        # be refused again: log, return, and the action ends at its timeout.
+        if retryable(err):
+            raise
+        return {"status": "unreported", "reason": f"{type(err).__name__}: {err}"[:500]}
+
+
+def retryable(err):
+    """Whether an AWS call may succeed if made again later (CodePipeline API Reference, "Common
+    Errors": ThrottlingException is a 400, InternalFailure and ServiceUnavailable are 5xx)."""
+    if isinstance(err, ClientError):
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return err.response.get("Error", {}).get("Code") == "ThrottlingException" or status >= 500
+    return isinstance(err, (NoConnection, HTTPClientError))
 
 
 def handler(event, context):
@@ -236,12 +278,25 @@ def judge(repository, digest, findings, severity, max_findings, ignore):
                 variables={"BLOCKING_FINDINGS": str(len(blocking)), "FINDINGS": shown[:1000]})
 
 
+def wait_started(job, now):
+    """When the wait for the scan began: from the continuation token this function returned
+    earlier, else (first invocation, or a token that is not ours) now."""
+    token = job["data"].get("continuationToken")
+    if token is None:
+        return now
+    try:
+        started = json.loads(token)["started"]
+    except (KeyError, TypeError, ValueError, RecursionError):
+        started = None
+    if type(started) in (int, float) and 0 < started <= now:
+        return started
+    LOG.warning("continuation token is not ours; the wait for the scan starts again")
+    return now
+
+
 def gate(ecr, job, repository, digest, now):
     severity, max_findings, ignore, wait_seconds = gate_settings()
-    try:
-        started = float(json.loads(job["data"]["continuationToken"])["started"])
-    except (KeyError, TypeError, ValueError):
-        started = now
+    started = wait_started(job, now)
     status, description, findings = scan_findings(ecr, repository, digest)
     waited = int(now - started)
     if status in WAITING:
@@ -258,12 +313,3 @@ def gate(ecr, job, repository, digest, now):
             f"ECR cannot scan {repository}@{digest} (UNSUPPORTED_IMAGE: {description or 'unsupported base OS or media type'}); "
             "basic scanning needs an image from a supported OS: see the ECR user guide, 'Image scanning'")
     raise PromotionError(f"the scan of {repository}@{digest} ended in {status}" + (f": {description}" if description else ""))
-
-
-def report_failure(pipeline, job_id, message):
-    LOG.error("job %s failed: %s", job_id, message)
-    pipeline.put_job_failure_result(
-        jobId=job_id,
-        failureDetails={"type": "JobFailed", "message": message[:5000]},
-    )
-    return {"status": "failed", "message": message}

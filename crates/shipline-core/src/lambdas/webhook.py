@@ -9,8 +9,11 @@ publishes accepted `push` deliveries to the EventBridge bus as:
 
 Every authentic push is published (tag pushes and branch deletions included, with `ref` and
 `deleted` telling them apart); the EventBridge rule decides which pushes start the pipeline.
-Responses: 200 ping / published, 202 authentic but ignored event type, 400 malformed,
-401 unsigned or forged, 413 oversized, 502 EventBridge refused the event.
+Every request gets one of these answers (a status and a short JSON message), never an
+unhandled exception: 200 ping / published, 202 authentic but ignored event type, 400
+malformed, 401 unsigned or forged, 413 oversized, 500 unexpected error, 502 Secrets Manager
+or EventBridge failed (the secret could not be read, or the event was not published). The
+request and the secret are never logged.
 """
 import base64
 import hashlib
@@ -20,6 +23,7 @@ import logging
 import os
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -38,10 +42,22 @@ def client(name):
     return _clients[name]
 
 
+class Reject(Exception):
+    """Ends a request with `status` and a short message."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
 def secret():
-    """The shared secret, read once per cold start."""
+    """The shared secret, read once per cold start (and again after a failed read)."""
     if not _secret:
-        value = client("secretsmanager").get_secret_value(SecretId=os.environ["WEBHOOK_SECRET_ARN"])
+        try:
+            value = client("secretsmanager").get_secret_value(SecretId=os.environ["WEBHOOK_SECRET_ARN"])
+        except (ClientError, BotoCoreError) as err:
+            LOG.error("could not read the webhook secret: %s", err)
+            raise Reject(502, "could not read the webhook secret")
         _secret.append(value["SecretString"].encode("utf-8"))
     return _secret[0]
 
@@ -52,13 +68,19 @@ def respond(status, message):
 
 
 def raw_body(event):
+    """The delivery's bytes as GitHub signed them (Reject: unreadable or oversized)."""
     body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except ValueError:
-            return None
-    return body.encode("utf-8")
+    if not isinstance(body, str):
+        raise Reject(400, "body is not text")
+    if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+        raise Reject(413, "payload too large")
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
+    except ValueError:
+        raise Reject(400, "body is not valid base64 or UTF-8")
+    if len(raw) > MAX_BODY_BYTES:
+        raise Reject(413, "payload too large")
+    return raw
 
 
 def signature_valid(headers, body):
@@ -81,23 +103,36 @@ def push_detail(payload, delivery):
             "pusher": pusher.get("name"), "delivery": delivery}
 
 
-def handler(event, context):
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    if len((event.get("body") or "").encode("utf-8")) > MAX_BODY_BYTES * 4 // 3 + 4:
-        return respond(413, "payload too large")
+def publish(detail):
+    """Puts the push event on the bus."""
+    try:
+        result = client("events").put_events(Entries=[{
+            "Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail),
+            "EventBusName": os.environ["EVENT_BUS_NAME"],
+        }])
+    except (ClientError, BotoCoreError) as err:
+        LOG.error("EventBridge PutEvents failed for delivery %s: %s", detail["delivery"], err)
+        raise Reject(502, "could not publish the push event")
+    if result.get("FailedEntryCount"):
+        LOG.error("EventBridge refused delivery %s: %s", detail["delivery"], result.get("Entries"))
+        raise Reject(502, "could not publish the push event")
+
+
+def receive(event):
+    """The answer to one function URL request."""
+    if not isinstance(event, dict):
+        raise Reject(400, "not a function URL request")
+    headers = event.get("headers")
+    headers = {str(k).lower(): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
     body = raw_body(event)
-    if body is None:
-        return respond(400, "body is not valid base64")
-    if len(body) > MAX_BODY_BYTES:
-        return respond(413, "payload too large")
+    delivery = headers.get("x-github-delivery", "")
     if not signature_valid(headers, body):
-        LOG.warning("rejected delivery %s: missing or invalid signature", headers.get("x-github-delivery", "?"))
+        LOG.warning("rejected delivery %r: missing or invalid signature", delivery[:100])
         return respond(401, "missing or invalid X-Hub-Signature-256")
     kind = headers.get("x-github-event", "")
-    delivery = headers.get("x-github-delivery", "")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return respond(400, "body is not JSON")
     if kind == "ping":
         return respond(200, "pong")
@@ -107,12 +142,17 @@ def handler(event, context):
     detail = push_detail(payload, delivery)
     if detail is None:
         return respond(400, "push payload lacks repository.full_name, ref, before or after")
-    result = client("events").put_events(Entries=[{
-        "Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail),
-        "EventBusName": os.environ["EVENT_BUS_NAME"],
-    }])
-    if result.get("FailedEntryCount"):
-        LOG.error("EventBridge refused delivery %s: %s", delivery, result.get("Entries"))
-        return respond(502, "could not publish the push event")
+    publish(detail)
     LOG.info("published push %s %s -> %s (delivery %s)", detail["repository"], detail["ref"], detail["after"], delivery)
     return respond(200, "published")
+
+
+def handler(event, context):
+    """One guard around the whole request: every path ends in a defined answer."""
+    try:
+        return receive(event)
+    except Reject as err:
+        return respond(err.status, str(err))
+    except Exception:  # noqa: BLE001 - an exception would reach GitHub as a bare 502
+        LOG.exception("unexpected error")
+        return respond(500, "internal error")

@@ -6,6 +6,7 @@
 //! keeps everything in `BTreeMap`s, so the same input always renders to the same bytes.
 
 pub mod intrinsics;
+mod yaml;
 
 use std::collections::BTreeMap;
 
@@ -163,8 +164,9 @@ impl Template {
         sorted(serde_json::to_value(self).expect("a template is always representable as JSON"))
     }
 
-    /// Renders the template. JSON is pretty-printed with two-space indents; YAML uses the
-    /// long-form intrinsics (`Fn::GetAtt`), so it needs no custom tags. Both end in a newline.
+    /// Renders the template. JSON is pretty-printed with two-space indents; YAML (see [`yaml`])
+    /// uses the long-form intrinsics (`Fn::GetAtt`), so it needs no custom tags, and quotes
+    /// what YAML 1.1 would misread. Both end in a newline.
     pub fn render(&self, format: Format) -> String {
         let value = self.to_value();
         match format {
@@ -174,9 +176,7 @@ impl Template {
                 text.push('\n');
                 text
             }
-            Format::Yaml => {
-                serde_norway::to_string(&value).expect("a template is always representable as YAML")
-            }
+            Format::Yaml => yaml::render(&value),
         }
     }
 }

@@ -1,0 +1,268 @@
+//! The YAML renderer. CloudFormation reads YAML 1.1, where plain `yes`, `off`, `1_000`, `1:20`,
+//! `=` or `<<` are not strings; a YAML 1.2 emitter (serde's) leaves such scalars unquoted and
+//! changes their meaning. This renderer writes a string plain only when it starts with a
+//! letter or `/` and holds nothing YAML 1.1 could resolve to another type or read as syntax;
+//! everything else is single-quoted, or double-quoted with JSON escapes when it holds control
+//! characters. Multi-line strings (the buildspec, inline Python) are literal blocks, so they
+//! read as written. Block style throughout, keys in the order of the value (sorted by the
+//! template model), so output is deterministic.
+
+use serde_json::Value;
+
+/// `value` as a YAML document (ends in a newline).
+pub fn render(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
+        Value::Array(items) if !items.is_empty() => write_list(&mut out, items, 0),
+        scalar => {
+            out.push_str(&inline(scalar, 0));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usize) {
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 {
+            push_indent(out, indent);
+        }
+        out.push_str(&scalar_string(key, indent));
+        out.push(':');
+        write_nested(out, value, indent);
+    }
+}
+
+fn write_list(out: &mut String, items: &[Value], indent: usize) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            push_indent(out, indent);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(map) if !map.is_empty() => write_map(out, map, indent + 2),
+            Value::Array(inner) if !inner.is_empty() => write_list(out, inner, indent + 2),
+            scalar => {
+                out.push_str(&inline(scalar, indent + 2));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// The value after `key:`: on the same line for scalars, below and indented for collections.
+fn write_nested(out: &mut String, value: &Value, indent: usize) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            push_indent(out, indent + 2);
+            write_map(out, map, indent + 2);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            push_indent(out, indent + 2);
+            write_list(out, items, indent + 2);
+        }
+        scalar => {
+            out.push(' ');
+            out.push_str(&inline(scalar, indent + 2));
+            out.push('\n');
+        }
+    }
+}
+
+fn push_indent(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+/// A scalar (or empty collection) on one line, or a literal block starting on this line.
+fn inline(value: &Value, indent: usize) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => scalar_string(s, indent),
+        Value::Array(_) => "[]".to_owned(),
+        Value::Object(_) => "{}".to_owned(),
+    }
+}
+
+fn scalar_string(s: &str, indent: usize) -> String {
+    if is_plain_safe(s) {
+        s.to_owned()
+    } else if let Some(block) = literal_block(s, indent) {
+        block
+    } else if s.chars().any(|c| c.is_control()) {
+        // JSON's escapes are valid in a YAML double-quoted scalar.
+        serde_json::to_string(s).expect("strings serialize")
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
+/// Words YAML 1.1 resolves to booleans or null (YAML 1.1 types: bool, null), compared
+/// case-insensitively so that every spelling is quoted.
+const YAML11_WORDS: [&str; 11] = [
+    "y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf",
+];
+
+/// Plain (unquoted) only when no YAML 1.1 resolver can claim it and nothing in it is syntax:
+/// starts with an ASCII letter or `/` (so never a number, timestamp, `.inf`, `~`, `=`, `<<`, an
+/// indicator or a quote), holds only letters, digits, single inner spaces and `_ . / : @ -`,
+/// no `: ` or trailing `:` (mapping), and is not one of the 1.1 boolean/null words.
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == '/')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _./:@-".contains(c))
+        && !s.ends_with([' ', ':'])
+        && !s.contains(": ")
+        && !s.contains("  ")
+        && !YAML11_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
+/// A literal block (`|`) for a multi-line string whose every line can be written as is:
+/// printable, no carriage returns, first line not starting with a space (the block's
+/// indentation is taken from it). Chomping keeps the trailing newlines exactly.
+fn literal_block(s: &str, indent: usize) -> Option<String> {
+    let printable = s.chars().all(|c| c == '\n' || !c.is_control());
+    if !s.contains('\n') || !printable || s.starts_with([' ', '\n']) {
+        return None;
+    }
+    let body = s.trim_end_matches('\n');
+    let trailing = s.len() - body.len();
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    let mut block = format!("|{chomp}");
+    for line in s
+        .split('\n')
+        .take(body.split('\n').count() + trailing.saturating_sub(1))
+    {
+        block.push('\n');
+        if !line.is_empty() {
+            block.extend(std::iter::repeat_n(' ', indent));
+            block.push_str(line);
+        }
+    }
+    Some(block)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trip(value: &Value) -> Value {
+        serde_norway::from_str(&render(value)).expect("rendered YAML parses")
+    }
+
+    #[test]
+    fn yaml_11_scalars_are_quoted() {
+        for s in [
+            "yes",
+            "No",
+            "ON",
+            "off",
+            "y",
+            "n",
+            "~",
+            "null",
+            "1_000",
+            "1:20",
+            "190:20:30",
+            "=",
+            "<<",
+            "0755",
+            "0x1F",
+            "0o17",
+            ".inf",
+            "-.5",
+            "+1",
+            "1e3",
+            "2001-12-14",
+            "True",
+            "",
+            " lead",
+            "trail ",
+            "a: b",
+            "a #b",
+            "#x",
+            "@x",
+            "*x",
+            "&x",
+            "!x",
+            "%x",
+            "`x",
+            "'x",
+            "\"x",
+            "[x]",
+            "{x}",
+            "|x",
+            ">x",
+            "-x",
+            "?x",
+            ",x",
+            "x\ty",
+        ] {
+            let rendered = render(&json!({ "k": s }));
+            assert!(rendered != format!("k: {s}\n"), "{s:?} left plain");
+            assert_eq!(round_trip(&json!({ "k": s })), json!({ "k": s }), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_values_stay_plain_and_readable() {
+        let value = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Fn::GetAtt": ["ImageRepository", "Arn"],
+            "Path": "/aws/codebuild/orders-build",
+            "Runtime": "python3.13",
+            "Count": 3,
+            "On": true,
+            "Empty": [],
+        });
+        let text = render(&value);
+        assert!(
+            text.contains("Fn::GetAtt:\n  - ImageRepository\n  - Arn\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Path: /aws/codebuild/orders-build\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("AWSTemplateFormatVersion: '2010-09-09'\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Count: 3\n") && text.contains("'On': true\n"),
+            "{text}"
+        );
+        assert_eq!(round_trip(&value), value);
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks_that_read_back_exactly() {
+        for s in [
+            "a\nb\n",
+            "a\nb",
+            "a\n\n  indented\n\n",
+            "def f():\n    return 1\n",
+            "x\n# not a comment\n",
+        ] {
+            let value = json!({ "Code": { "ZipFile": s }, "L": [s] });
+            let text = render(&value);
+            assert!(text.contains("ZipFile: |"), "{text}");
+            assert_eq!(round_trip(&value), value, "{s:?}\n{text}");
+        }
+        // Not representable as a block: falls back to quoting.
+        let value = json!({ "k": " a\nb", "c": "a\r\nb" });
+        assert_eq!(round_trip(&value), value);
+    }
+}
