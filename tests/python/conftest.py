@@ -21,7 +21,7 @@ FUNCTIONS = {"promotion": "PromotionFunction", "webhook": "WebhookFunction"}
 @functools.lru_cache(maxsize=None)
 def deployed_sources():
     """The inline code of each function as `shipline synth` places it in the template (the
-    source file, compacted). None when no binary is given (SHIPLINE_BIN), e.g. in an editor."""
+    source file as written). None when no binary is given (SHIPLINE_BIN), e.g. in an editor."""
     binary = os.environ.get("SHIPLINE_BIN")
     if not binary:
         return None

@@ -30,8 +30,12 @@ impl fmt::Display for PreflightError {
             ),
             PreflightError::Region(err @ RegionError::Missing { types, .. }) => {
                 write!(f, "{err} (nothing was sent to AWS)")?;
-                for advice in types.iter().filter_map(|t| avoided_by(t)) {
-                    write!(f, "\n  {advice}")?;
+                let advice: Vec<&str> = types.iter().filter_map(|t| avoided_by(t)).collect();
+                if advice.len() == types.len() {
+                    write!(f, "\nor keep the region and change shipline.toml:")?;
+                    for line in advice {
+                        write!(f, "\n  {line}")?;
+                    }
                 }
                 Ok(())
             }

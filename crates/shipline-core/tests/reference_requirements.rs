@@ -354,10 +354,7 @@ fn req6_promotion_lambda_is_inline_current_python_and_promotes_the_built_digest(
     assert_eq!(props["Runtime"], "python3.13");
     assert_eq!(props["Handler"], "index.handler");
     let code = props["Code"]["ZipFile"].as_str().unwrap();
-    assert_eq!(
-        code,
-        shipline_core::resources::lambda::inline_source(shipline_core::pipeline::PROMOTION_SOURCE)
-    );
+    assert_eq!(code, shipline_core::pipeline::PROMOTION_SOURCE);
     assert!(code.contains("def handler(event, context):"));
     assert!(
         props["Code"].get("S3Bucket").is_none(),

@@ -223,7 +223,7 @@ fn receiver_is_inline_bounded_and_logs_with_retention() {
     let function = &t["Resources"]["WebhookFunction"]["Properties"];
     assert_eq!(
         function["Code"]["ZipFile"],
-        shipline_core::resources::lambda::inline_source(shipline_core::pipeline::WEBHOOK_SOURCE)
+        shipline_core::pipeline::WEBHOOK_SOURCE
     );
     assert_eq!(function["ReservedConcurrentExecutions"], 3);
     assert_eq!(

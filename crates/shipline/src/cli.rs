@@ -56,18 +56,28 @@ pub enum Command {
     },
     /// Preview what `deploy` would change (a change set, deleted afterwards).
     Plan {
-        /// Use this template file (e.g. one reviewed from `synth`) instead of synthesizing.
+        /// Use this template file (JSON or YAML, e.g. one reviewed from `synth`) instead of
+        /// synthesizing.
         #[arg(long, value_name = "PATH")]
         template: Option<PathBuf>,
+        /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit. Default:
+        /// shipline-staging-<account>-<region>, created on first need.
+        #[arg(long, value_name = "BUCKET")]
+        staging_bucket: Option<String>,
     },
     /// Create or update the pipeline stack, streaming its events.
     Deploy {
         /// Do not ask for confirmation (also allows replacing data-holding resources).
         #[arg(long)]
         yes: bool,
-        /// Deploy this template file (e.g. one reviewed from `synth`) instead of synthesizing.
+        /// Deploy this template file (JSON or YAML, e.g. one reviewed from `synth`) instead of
+        /// synthesizing.
         #[arg(long, value_name = "PATH")]
         template: Option<PathBuf>,
+        /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit. Default:
+        /// shipline-staging-<account>-<region>, created on first need.
+        #[arg(long, value_name = "BUCKET")]
+        staging_bucket: Option<String>,
     },
     /// Show the stack's status, recent events and outputs, the pipeline's recent executions
     /// and the image behind each stage tag.

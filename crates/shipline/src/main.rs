@@ -11,6 +11,7 @@ mod commands;
 mod delivery;
 mod printer;
 mod retained;
+mod staging;
 
 use std::process::ExitCode;
 

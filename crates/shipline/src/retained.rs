@@ -16,15 +16,20 @@ pub struct DataStores {
 
 impl DataStores {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        // A local endpoint (AWS_ENDPOINT_URL, e.g. moto) has no per-bucket DNS names.
-        let s3 = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(config.endpoint_url().is_some())
-            .build();
         DataStores {
             ecr: aws_sdk_ecr::Client::new(config),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: s3_client(config),
         }
     }
+}
+
+/// An S3 client for `config`; path-style addressing only against a local endpoint
+/// (AWS_ENDPOINT_URL, e.g. moto), which has no per-bucket DNS names.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(config.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
 }
 
 /// Which kind of data a retained resource holds.

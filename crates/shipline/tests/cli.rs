@@ -478,21 +478,64 @@ fn synth_tells_what_to_do_by_hand_after_deploying() {
     );
 }
 
+/// Runs `args` with no AWS endpoint or credentials to reach: a refusal must come before any
+/// request (exit 2 and "nothing was sent"), not from a failed call (exit 1).
+fn offline(run: &Run, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shipline"))
+        .args(args)
+        .current_dir(&run.dir)
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", run.dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            run.dir.join("no-aws-credentials"),
+        )
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
 #[test]
-fn a_template_over_cloudformations_inline_limit_is_refused_before_any_aws_call() {
-    let tags: String = (0..40)
-        .map(|i| format!("Tag{i:02} = \"value-that-is-fairly-long-{i:02}\"\n"))
-        .collect();
-    let out = Run::new("too-big")
-        .with_config(&format!("[app]\nname = \"orders\"\n[tags]\n{tags}"))
-        .run(&["deploy", "--yes"]);
+fn deploying_the_embedded_placeholder_is_refused_before_any_aws_call() {
+    let run = Run::new("placeholder");
+    for args in [
+        &["deploy", "--yes", "--region", "us-east-1"][..],
+        &["plan", "--region", "us-east-1"][..],
+    ] {
+        let out = offline(&run, args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("placeholder repository `example-org/example-app`"),
+            "{err}"
+        );
+        assert!(err.contains("nothing was sent to AWS"), "{err}");
+    }
+    // synth keeps working on it.
+    assert_eq!(offline(&run, &["synth"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_region_lacking_a_needed_resource_type_is_refused_naming_the_config_that_avoids_it() {
+    let run = Run::new("region").with_config("[source]\nrepository = \"acme/orders\"\n");
+    let out = offline(&run, &["deploy", "--yes", "--region", "il-central-1"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("CloudFormation accepts at most 51200 bytes inline"),
+        err.contains("region `il-central-1` does not offer"),
         "{err}"
     );
-    assert!(err.contains("nothing was sent to AWS"));
+    assert!(err.contains("AWS::Lambda::Url"), "{err}");
+    assert!(err.contains("trigger = \"connection\""), "{err}");
+    let out = offline(&run, &["plan", "--region", "xx-nowhere-1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown region `xx-nowhere-1`"));
+    let out = offline(&run, &["plan"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no AWS region"), "{}", stderr(&out));
 }
 
 #[test]

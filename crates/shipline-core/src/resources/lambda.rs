@@ -1,5 +1,5 @@
-//! Lambda functions whose Python source is embedded in the binary and placed inline
-//! (`Code.ZipFile`) in the template: nothing to upload at deploy time.
+//! Lambda functions whose Python source is embedded in the binary and placed inline, as
+//! written (`Code.ZipFile`), in the template: nothing to upload at deploy time.
 
 use serde_json::{Value, json};
 
@@ -9,30 +9,6 @@ use crate::template::intrinsics::{get_att, ref_};
 
 /// Runtime of every shipline function (python3.11 and older are deprecated in 2026).
 pub const RUNTIME: &str = "python3.13";
-
-/// The source as placed in the template: without the module docstring, full-line comments
-/// and blank lines, and with each 4-space indentation step written as one space — none of
-/// which changes what Python runs (indentation only has to be consistent, and inside brackets
-/// it is ignored), while CloudFormation's 51,200-byte TemplateBody limit cannot spare them.
-/// The Python tests load the code from the synthesized template, so they exercise exactly
-/// this text.
-pub fn inline_source(source: &str) -> String {
-    let body = match source.strip_prefix("\"\"\"") {
-        Some(rest) => rest.split_once("\"\"\"").map_or(source, |(_, after)| after),
-        None => source,
-    };
-    body.lines()
-        .filter(|line| {
-            let code = line.trim_start();
-            !code.is_empty() && !code.starts_with('#')
-        })
-        .map(|line| {
-            let code = line.trim_start_matches(' ');
-            let indent = (line.len() - code.len()) / 4;
-            format!("{}{code}\n", " ".repeat(indent))
-        })
-        .collect()
-}
 
 #[derive(Debug, Clone)]
 pub struct Function {
@@ -94,7 +70,10 @@ impl Function {
             .prop("Runtime", json!(RUNTIME))
             .prop("Architectures", json!(["arm64"]))
             .prop("Handler", json!("index.handler"))
-            .prop("Code", json!({ "ZipFile": inline_source(props.source) }))
+            // The source file exactly as written (docstrings, comments, PEP 8 indentation): what
+            // the Lambda console shows is the code we review. Templates over CloudFormation's
+            // 51,200-byte inline limit are staged in S3 by `plan`/`deploy`.
+            .prop("Code", json!({ "ZipFile": props.source }))
             .prop("Role", props.role.arn())
             .prop("Timeout", json!(props.timeout_seconds))
             .prop("MemorySize", json!(256))

@@ -8,6 +8,7 @@ use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, 
 use serde::Serialize;
 
 use super::error::DeployError;
+use crate::staging::TemplateSource;
 
 /// Logical ids of the resources that hold the user's data.
 pub const DATA_HOLDING: [&str; 2] = ["ArtifactBucket", "ImageRepository"];
@@ -50,11 +51,11 @@ pub enum Planned {
     NoChanges,
 }
 
-/// Creates a change set for `template` and waits until it is computed.
+/// Creates a change set for `template` (inline, or staged in S3) and waits until it is computed.
 pub async fn create(
     client: &Client,
     stack: &str,
-    template: &str,
+    template: &TemplateSource,
     kind: ChangeSetType,
     poll: Duration,
 ) -> Result<Planned, DeployError> {
@@ -65,12 +66,16 @@ pub async fn create(
             .map(|d| d.as_secs())
             .unwrap_or(0)
     );
-    let created = client
+    let request = client
         .create_change_set()
         .stack_name(stack)
         .change_set_name(&name)
-        .change_set_type(kind)
-        .template_body(template)
+        .change_set_type(kind);
+    let request = match template {
+        TemplateSource::Body(body) => request.template_body(body),
+        TemplateSource::Url(url) => request.template_url(url),
+    };
+    let created = request
         .capabilities(Capability::CapabilityIam)
         .description("created by shipline")
         .send()

@@ -9,6 +9,7 @@ use super::error::DeployError;
 use super::stack::{self, StackState};
 use super::{Answer, Session, Ui};
 use crate::retained::{self, DataKind, DataResource, DataStores};
+use crate::staging::TemplateSource;
 
 /// Result of `deploy` and `plan`.
 #[derive(Debug, Serialize)]
@@ -227,7 +228,11 @@ async fn discard(
 }
 
 /// `shipline plan`: the change set preview; deletes it afterwards.
-pub async fn plan(session: &Session, template: &str, ui: &dyn Ui) -> Result<Applied, DeployError> {
+pub async fn plan(
+    session: &Session,
+    template: &TemplateSource,
+    ui: &dyn Ui,
+) -> Result<Applied, DeployError> {
     let kind = prepare(session, ui, false).await?;
     match change_set::create(
         &session.client,
@@ -260,7 +265,7 @@ pub async fn plan(session: &Session, template: &str, ui: &dyn Ui) -> Result<Appl
 /// `shipline deploy`: change set, summary, confirmation, execution with streamed events.
 pub async fn deploy(
     session: &Session,
-    template: &str,
+    template: &TemplateSource,
     ui: &dyn Ui,
 ) -> Result<Applied, DeployError> {
     let kind = prepare(session, ui, true).await?;

@@ -169,7 +169,11 @@ fn change_set_flow(kind_add: bool) -> Vec<Rule> {
 #[allow(clippy::result_large_err)] // one error per run; its size does not matter
 fn deploy(rules: &[Rule], ui: &Scripted) -> Result<ops::Applied, DeployError> {
     let refs: Vec<&Rule> = rules.iter().collect();
-    run(ops::deploy(&session(&refs), "{}", ui))
+    run(ops::deploy(
+        &session(&refs),
+        &crate::staging::TemplateSource::Body("{}".into()),
+        ui,
+    ))
 }
 
 /// The rules of a change set that is created, executed and ends with the stack in `final_status`

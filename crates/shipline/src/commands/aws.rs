@@ -14,9 +14,7 @@ use crate::cloudformation::{self, Session, ops};
 use crate::delivery::{Delivery, PipelineStatus, RolledBack};
 use crate::printer::Printer;
 use crate::retained::{DataKind, DataStores};
-
-/// CloudFormation's limit on a template passed inline (`TemplateBody`), in bytes.
-const TEMPLATE_BODY_LIMIT: usize = 51_200;
+use crate::staging::{Staging, TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT, TemplateSource};
 
 /// Polling interval; overridable for tests against a local endpoint.
 fn poll_interval() -> Duration {
@@ -43,9 +41,17 @@ pub async fn run(
         ));
         return ExitCode::from(2);
     }
-    let template_file = match &command {
-        Command::Plan { template } | Command::Deploy { template, .. } => template.clone(),
-        _ => None,
+    let (template_file, staging_bucket) = match &command {
+        Command::Plan {
+            template,
+            staging_bucket,
+        }
+        | Command::Deploy {
+            template,
+            staging_bucket,
+            ..
+        } => (template.clone(), staging_bucket.clone()),
+        _ => (None, None),
     };
     let document = match template_file {
         None => synthesize(config).to_value(),
@@ -63,28 +69,55 @@ pub async fn run(
             }
         },
     };
-    // What is sent is compact JSON, whatever the file looked like: the size limit applies to it.
-    let template = serde_json::to_string(&document).expect("template JSON");
-    // CloudFormation refuses a TemplateBody over 51,200 bytes (a larger one needs an S3 upload).
-    if template.len() > TEMPLATE_BODY_LIMIT {
+    // What is sent is compact JSON, whatever the file looked like: the limits apply to it.
+    let body = serde_json::to_string(&document).expect("template JSON");
+    if body.len() > TEMPLATE_URL_LIMIT {
         printer.error(&format!(
-            "the template is {} bytes as compact JSON; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} bytes inline. Every [tags] entry is repeated on each resource: remove some tags (nothing was sent to AWS)",
-            template.len()
+            "the template is {} bytes as compact JSON; CloudFormation reads at most {TEMPLATE_URL_LIMIT} bytes even from S3 (nothing was sent to AWS)",
+            body.len()
         ));
         return ExitCode::from(2);
     }
     let sdk_config = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
+    let mut template = TemplateSource::Body(body);
     if matches!(command, Command::Plan { .. } | Command::Deploy { .. }) {
-        let Some(region) = sdk_config.region() else {
+        let Some(region) = sdk_config.region().map(|r| r.to_string()) else {
             printer.error("no AWS region: pass --region, set AWS_REGION, or set a region in your AWS profile (nothing was sent to AWS)");
             return ExitCode::from(2);
         };
-        if let Err(err) = shipline_core::preflight::check(&document, region.as_ref()) {
+        if let Err(err) = shipline_core::preflight::check(&document, &region) {
             if printer.json {
                 printer.data(&json!({ "error": err.to_string() }).to_string());
             }
             printer.error(&err.to_string());
             return ExitCode::from(2);
+        }
+        if let TemplateSource::Body(body) = &template
+            && body.len() > TEMPLATE_BODY_LIMIT
+        {
+            let staging = Staging::new(&sdk_config, &region);
+            match staging
+                .upload(staging_bucket.as_deref(), &stack, body)
+                .await
+            {
+                Ok(staged) => {
+                    printer.note(&format!(
+                        "the template is {} bytes, over CloudFormation's {TEMPLATE_BODY_LIMIT}-byte inline limit: uploaded to s3://{}/{}{} (staged templates expire after a day)",
+                        body.len(),
+                        staged.bucket,
+                        staged.key,
+                        if staged.created_bucket { ", a staging bucket created now" } else { "" },
+                    ));
+                    template = TemplateSource::Url(staged.url);
+                }
+                Err(err) => {
+                    if printer.json {
+                        printer.data(&json!({ "error": err.to_string() }).to_string());
+                    }
+                    printer.error(&err.to_string());
+                    return ExitCode::FAILURE;
+                }
+            }
         }
     }
     let session = Session {

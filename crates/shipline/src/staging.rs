@@ -1,0 +1,296 @@
+//! Templates too large to send inline. CloudFormation takes at most 51,200 bytes as
+//! `TemplateBody` and 1 MB from S3 as `TemplateURL` (CloudFormation User Guide, "Understand
+//! CloudFormation quotas"). Above the first limit, `plan` and `deploy` upload the template to a
+//! staging bucket and pass its URL, as SAM, rain and CDK do with their managed buckets.
+//!
+//! The bucket is `--staging-bucket` if given (used as is), else `shipline-staging-<account>-<region>`,
+//! created on first need with every public access blocked, bucket-owner-enforced ownership,
+//! SSE-S3, a TLS-only policy and a 1-day expiry of staged objects; if configuring a new bucket
+//! fails, the bucket is deleted again so nothing half-made is left. Uploads name the expected
+//! bucket owner, so a bucket of the same name in another account is never written to.
+
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+};
+use serde_json::json;
+
+use crate::cloudformation::error::DeployError;
+
+/// CloudFormation's limit on a template passed inline (`TemplateBody`), in bytes.
+pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
+/// CloudFormation's limit on a template read from S3 (`TemplateURL`): 1 MB.
+pub const TEMPLATE_URL_LIMIT: usize = 1_000_000;
+
+/// How a template reaches CloudFormation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateSource {
+    Body(String),
+    Url(String),
+}
+
+/// The clients staging needs, and where.
+pub struct Staging {
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub region: String,
+}
+
+/// What was uploaded where (reported to the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    pub bucket: String,
+    pub key: String,
+    pub created_bucket: bool,
+    pub url: String,
+}
+
+impl Staging {
+    pub fn new(config: &aws_config::SdkConfig, region: &str) -> Self {
+        Staging {
+            s3: crate::retained::s3_client(config),
+            sts: aws_sdk_sts::Client::new(config),
+            region: region.to_owned(),
+        }
+    }
+
+    /// Uploads `body` for `stack` to `bucket` (or the default staging bucket, created if it
+    /// does not exist yet) and returns where it went.
+    pub async fn upload(
+        &self,
+        bucket: Option<&str>,
+        stack: &str,
+        body: &str,
+    ) -> Result<Staged, DeployError> {
+        let account = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| DeployError::from_sdk("GetCallerIdentity", e))?
+            .account()
+            .unwrap_or_default()
+            .to_owned();
+        let (bucket, created_bucket) = match bucket {
+            Some(bucket) => (bucket.to_owned(), false),
+            None => {
+                let bucket = default_bucket(&account, &self.region);
+                let created = self.ensure_bucket(&bucket, &account).await?;
+                (bucket, created)
+            }
+        };
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let key = format!("{stack}/template-{millis}.json");
+        self.s3
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .expected_bucket_owner(&account)
+            .content_type("application/json")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .map_err(|e| staging_error(&bucket, DeployError::from_sdk("PutObject", e)))?;
+        let url = object_url(&bucket, &self.region, &key);
+        Ok(Staged {
+            bucket,
+            key,
+            created_bucket,
+            url,
+        })
+    }
+
+    /// Creates and configures the default bucket unless it exists; true when it was created.
+    async fn ensure_bucket(&self, bucket: &str, account: &str) -> Result<bool, DeployError> {
+        match self
+            .s3
+            .head_bucket()
+            .bucket(bucket)
+            .expected_bucket_owner(account)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(false),
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 404) => {}
+            Err(err) => {
+                return Err(staging_error(
+                    bucket,
+                    DeployError::from_sdk("HeadBucket", err),
+                ));
+            }
+        }
+        let mut create = self.s3.create_bucket().bucket(bucket);
+        // us-east-1 takes no location constraint (S3 API Reference, CreateBucket).
+        if self.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(self.region.as_str()))
+                    .build(),
+            );
+        }
+        create
+            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+            .send()
+            .await
+            .map_err(|e| staging_error(bucket, DeployError::from_sdk("CreateBucket", e)))?;
+        if let Err(err) = self.configure(bucket).await {
+            // Leave nothing half-configured behind: the bucket is new and empty.
+            let _ = self.s3.delete_bucket().bucket(bucket).send().await;
+            return Err(err);
+        }
+        Ok(true)
+    }
+
+    async fn configure(&self, bucket: &str) -> Result<(), DeployError> {
+        self.s3
+            .put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(failed(bucket, "PutPublicAccessBlock"))?;
+        self.s3
+            .put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(
+                OwnershipControls::builder()
+                    .rules(
+                        OwnershipControlsRule::builder()
+                            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                            .build()
+                            .expect("ownership rule"),
+                    )
+                    .build()
+                    .expect("ownership controls"),
+            )
+            .send()
+            .await
+            .map_err(failed(bucket, "PutBucketOwnershipControls"))?;
+        self.s3
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(
+                                ServerSideEncryptionByDefault::builder()
+                                    .sse_algorithm(ServerSideEncryption::Aes256)
+                                    .build()
+                                    .expect("encryption default"),
+                            )
+                            .build(),
+                    )
+                    .build()
+                    .expect("encryption configuration"),
+            )
+            .send()
+            .await
+            .map_err(failed(bucket, "PutBucketEncryption"))?;
+        self.s3
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(tls_only_policy(bucket, &self.region).to_string())
+            .send()
+            .await
+            .map_err(failed(bucket, "PutBucketPolicy"))?;
+        self.s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(
+                        LifecycleRule::builder()
+                            .id("expire-staged-templates")
+                            .status(ExpirationStatus::Enabled)
+                            .filter(LifecycleRuleFilter::builder().prefix("").build())
+                            .expiration(LifecycleExpiration::builder().days(1).build())
+                            .abort_incomplete_multipart_upload(
+                                AbortIncompleteMultipartUpload::builder()
+                                    .days_after_initiation(1)
+                                    .build(),
+                            )
+                            .build()
+                            .expect("lifecycle rule"),
+                    )
+                    .build()
+                    .expect("lifecycle configuration"),
+            )
+            .send()
+            .await
+            .map_err(failed(bucket, "PutBucketLifecycleConfiguration"))?;
+        Ok(())
+    }
+}
+
+/// `shipline-staging-<account>-<region>`: one per account and region, at most 44 characters.
+pub fn default_bucket(account: &str, region: &str) -> String {
+    format!("shipline-staging-{account}-{region}")
+}
+
+/// The object's virtual-hosted-style URL, the form CloudFormation's TemplateURL takes.
+fn object_url(bucket: &str, region: &str, key: &str) -> String {
+    let domain = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://{bucket}.s3.{region}.{domain}/{key}")
+}
+
+/// Denies every request to the bucket not made over TLS.
+fn tls_only_policy(bucket: &str, region: &str) -> serde_json::Value {
+    let partition = if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
+            "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+        }],
+    })
+}
+
+/// Maps an SDK error of `operation` on `bucket` to a [`staging_error`].
+fn failed<E>(
+    bucket: &str,
+    operation: &'static str,
+) -> impl FnOnce(aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> DeployError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |e| staging_error(bucket, DeployError::from_sdk(operation, e))
+}
+
+/// The template could not be staged: nothing was deployed.
+fn staging_error(bucket: &str, cause: DeployError) -> DeployError {
+    DeployError::Refused(format!(
+        "could not stage the template in S3 bucket {bucket}: {cause}. Nothing was deployed; pass --staging-bucket with a bucket you may write to, or grant the missing permission"
+    ))
+}
