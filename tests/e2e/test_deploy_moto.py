@@ -46,9 +46,10 @@ def free_port():
 def moto(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "requests.log"
-    server_bin = pathlib.Path(sys.executable).parent / "moto_server"
+    # moto_server, evaluating TLS-only bucket policies as AWS does for TLS requests.
+    server = pathlib.Path(__file__).parent / "moto_server_tls.py"
     with open(log, "w") as handle:
-        server = subprocess.Popen([str(server_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=handle)
+        server = subprocess.Popen([sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=handle)
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -204,3 +205,102 @@ def test_destroy_delete_data_removes_images_and_every_object_version(tmp_path, m
     assert {"kind": "s3_bucket", "id": bucket, "items": 3} in result["deleted"]
     assert "billing" not in [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+BIG_CONFIG = CONFIG + "[tags]\n" + "".join(f'Tag{i:02} = "{"v" * 120}-{i:02}"\n' for i in range(40))
+
+
+def staging_buckets(moto):
+    return [b["Name"] for b in aws(moto, "s3").list_buckets()["Buckets"] if b["Name"].startswith("shipline-staging-")]
+
+
+def test_templates_over_the_inline_limit_go_through_a_staging_bucket(tmp_path, moto, env):
+    small = reduced_template(tmp_path, env, 7, app="small")
+    inline = shipline(tmp_path, env, "deploy", "--yes", "--template", str(small))
+    assert inline.returncode == 0, inline.stderr
+    assert staging_buckets(moto) == [], "a template under 51,200 bytes needs no bucket"
+
+    (tmp_path / "shipline.toml").write_text(BIG_CONFIG.format(retention=7, app="large"))
+    synth = shipline(tmp_path, env, "synth")
+    assert synth.returncode == 0, synth.stderr
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(moto_template.reduce(json.loads(synth.stdout)), indent=2))
+    assert len(json.dumps(json.loads(big.read_text()), separators=(",", ":"))) > 51_200
+
+    created = shipline(tmp_path, env, "deploy", "--yes", "--template", str(big))
+    assert created.returncode == 0, created.stderr
+    assert "CREATE_COMPLETE" in created.stdout
+    assert staging_buckets(moto) == ["shipline-staging-123456789012-us-east-1"]
+    bucket = staging_buckets(moto)[0]
+    assert f"uploaded to s3://{bucket}/large-pipeline/template-" in created.stderr
+    assert "a staging bucket created now" in created.stderr
+    s3 = aws(moto, "s3")
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"]["Days"] == 1
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    # The stack holds the large template, tags and all.
+    body = aws(moto, "cloudformation").get_template(StackName="large-pipeline")["TemplateBody"]
+    body = body if isinstance(body, dict) else json.loads(body)
+    assert len(body["Resources"]["ImageRepository"]["Properties"]["Tags"]) == 42
+
+    # Reused, not created again; plan takes the same route.
+    planned = shipline(tmp_path, env, "plan", "--template", str(big))
+    assert planned.returncode == 0, planned.stderr
+    assert f"uploaded to s3://{bucket}/" in planned.stderr
+    assert "created now" not in planned.stderr
+    assert staging_buckets(moto) == [bucket]
+    assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 2
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_plan_accepts_each_synth_output_for_every_config(tmp_path, moto, env, fmt):
+    """`synth` output (pretty JSON or YAML) is accepted by `--template` as is; what is sent is
+    compact JSON. moto cannot hold the full templates, so the refusal must come from moto's
+    CloudFormation (exit 1), never from reading the file (exit 2)."""
+    configs = sorted((ROOT / "tests/configs").glob("*.toml"))
+    for config in configs:
+        out = tmp_path / f"{config.stem}.{fmt}"
+        synth = shipline(tmp_path, env, "--config", str(config), "synth", "--format", fmt)
+        assert synth.returncode == 0, synth.stderr
+        out.write_text(synth.stdout)
+        result = shipline(tmp_path, env, "--config", str(config), "plan", "--template", str(out),
+                          "--stack-name", f"accept-{config.stem.replace('.', '-')}-{fmt}")
+        assert result.returncode != 2, f"{config.name} ({fmt}): {result.stderr}"
+        assert "cannot read the template" not in result.stderr
+
+
+def test_the_aws_cli_route_deploys_a_large_template_with_s3_bucket(tmp_path, moto, env):
+    """The README's AWS CLI route: `aws cloudformation deploy --s3-bucket` for templates over
+    51,200 bytes (the CLI refuses them inline)."""
+    (tmp_path / "shipline.toml").write_text(BIG_CONFIG.format(retention=7, app="clirte"))
+    synth = shipline(tmp_path, env, "synth", "--format", "yaml")
+    assert synth.returncode == 0, synth.stderr
+    full = yaml_load(synth.stdout)
+    template = tmp_path / "pipeline.yaml"
+    template.write_text(yaml_dump(moto_template.reduce(full)))
+    aws(moto, "s3").create_bucket(Bucket="my-cfn-templates")
+    cli = pathlib.Path(sys.executable).parent / "aws"
+    base = [str(cli), "cloudformation", "deploy", "--template-file", str(template),
+            "--stack-name", "clirte-pipeline", "--capabilities", "CAPABILITY_IAM"]
+    # The CLI points TemplateURL at the S3 endpoint, path style; moto reads such URLs back only
+    # when their host is `localhost`.
+    env = {**env, "AWS_ENDPOINT_URL": moto["endpoint"].replace("127.0.0.1", "localhost")}
+    refused = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "51,200 bytes" in refused.stderr, refused.stderr
+    deployed = subprocess.run([*base, "--s3-bucket", "my-cfn-templates"], env=env, capture_output=True, text=True, timeout=120)
+    assert deployed.returncode == 0, deployed.stderr
+    status = aws(moto, "cloudformation").describe_stacks(StackName="clirte-pipeline")["Stacks"][0]["StackStatus"]
+    assert status == "CREATE_COMPLETE"
+
+
+def yaml_load(text):
+    import yaml
+    return yaml.load(text, Loader=yaml.SafeLoader)
+
+
+def yaml_dump(value):
+    import yaml
+    return yaml.safe_dump(value, width=1_000_000)

@@ -294,3 +294,103 @@ fn staging_error(bucket: &str, cause: DeployError) -> DeployError {
         "could not stage the template in S3 bucket {bucket}: {cause}. Nothing was deployed; pass --staging-bucket with a bucket you may write to, or grant the missing permission"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::Client as S3;
+    use aws_sdk_sts::Client as Sts;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+    use crate::cloudformation::tests::run;
+
+    const BUCKET: &str = "shipline-staging-123456789012-eu-west-1";
+
+    fn staging(s3: &[&Rule]) -> Staging {
+        let identity = mock!(Sts::get_caller_identity).then_output(|| {
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+                .account("123456789012")
+                .build()
+        });
+        Staging {
+            s3: mock_client!(aws_sdk_s3, RuleMode::Sequential, s3),
+            sts: mock_client!(aws_sdk_sts, RuleMode::Sequential, [&identity]),
+            region: "eu-west-1".to_owned(),
+        }
+    }
+
+    fn status(code: u16, body: &'static str) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(code).unwrap(), SdkBody::from(body))
+    }
+
+    fn denied() -> HttpResponse {
+        status(
+            403,
+            "<Error><Code>AccessDenied</Code><Message>not authorized to perform: s3:CreateBucket</Message></Error>",
+        )
+    }
+
+    #[test]
+    fn a_refused_bucket_creation_is_one_clear_error_and_nothing_is_uploaded() {
+        let missing = mock!(S3::head_bucket).then_http_response(|| status(404, ""));
+        let create = mock!(S3::create_bucket).then_http_response(denied);
+        let upload = mock!(S3::put_object)
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+        let staging = staging(&[&missing, &create, &upload]);
+        let err = run(staging.upload(None, "orders-pipeline", "{}")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&format!("S3 bucket {BUCKET}")), "{text}");
+        assert!(text.contains("CreateBucket: access denied"), "{text}");
+        assert!(
+            text.contains("Nothing was deployed") && text.contains("--staging-bucket"),
+            "{text}"
+        );
+        assert_eq!(upload.num_calls(), 0);
+    }
+
+    #[test]
+    fn a_new_bucket_that_cannot_be_configured_is_deleted_again() {
+        let missing = mock!(S3::head_bucket).then_http_response(|| status(404, ""));
+        let create = mock!(S3::create_bucket).then_output(|| {
+            aws_sdk_s3::operation::create_bucket::CreateBucketOutput::builder().build()
+        });
+        let block = mock!(S3::put_public_access_block).then_http_response(denied);
+        let delete = mock!(S3::delete_bucket).then_output(|| {
+            aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build()
+        });
+        let staging = staging(&[&missing, &create, &block, &delete]);
+        let err = run(staging.upload(None, "orders-pipeline", "{}")).unwrap_err();
+        assert!(err.to_string().contains("PutPublicAccessBlock"), "{err}");
+        assert_eq!(
+            delete.num_calls(),
+            1,
+            "the half-configured bucket is left behind"
+        );
+    }
+
+    #[test]
+    fn an_existing_bucket_is_reused_and_the_url_is_the_regional_object_url() {
+        let exists = mock!(S3::head_bucket).then_output(|| {
+            aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build()
+        });
+        let upload = mock!(S3::put_object)
+            .match_requests(|r| {
+                r.bucket() == Some(BUCKET)
+                    && r.expected_bucket_owner() == Some("123456789012")
+                    && r.key()
+                        .is_some_and(|k| k.starts_with("orders-pipeline/template-"))
+            })
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+        let staging = staging(&[&exists, &upload]);
+        let staged = run(staging.upload(None, "orders-pipeline", "{}")).unwrap();
+        assert!(!staged.created_bucket);
+        assert_eq!(
+            staged.url,
+            format!("https://{BUCKET}.s3.eu-west-1.amazonaws.com/{}", staged.key)
+        );
+        assert_eq!(upload.num_calls(), 1);
+    }
+}
