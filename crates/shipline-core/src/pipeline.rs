@@ -76,7 +76,8 @@ pub struct Names {
     pub build_project: String,
     pub pipeline: String,
     pub promotion_function: String,
-    pub connection: String,
+    /// The created connection is `<prefix>-<region code>` ([`connection_name`]).
+    pub connection_prefix: String,
     pub webhook_function: String,
     pub push_event_bus: String,
     pub push_rule: String,
@@ -93,7 +94,7 @@ impl Names {
             build_project: format!("{app}-build"),
             pipeline: format!("{app}-pipeline"),
             promotion_function: format!("{app}-promote"),
-            connection: format!("{app}-github"),
+            connection_prefix: app.to_owned(),
             webhook_function: format!("{app}-webhook"),
             push_event_bus: format!("{app}-github-events"),
             push_rule: format!("{app}-push"),
@@ -103,6 +104,22 @@ impl Names {
             stage_failure_rule: format!("{app}-stage-failed"),
         }
     }
+}
+
+/// The mapping of region to short code, for names unique per account.
+const REGION_CODES: &str = "RegionCodes";
+
+fn region_codes() -> Value {
+    crate::regions::short_codes()
+        .map(|(region, code)| (region.to_owned(), json!({ "Code": code })))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The name of the GitHub connection the stack creates for `app` in `region`, e.g.
+/// `orders-use1` (app at most 24 characters, code at most 7: within CodeConnections' 32).
+pub fn connection_name(app: &str, region: &str) -> Option<String> {
+    crate::regions::short_code(region).map(|code| format!("{app}-{code}"))
 }
 
 /// The full pipeline template for `config`.
@@ -149,9 +166,15 @@ pub fn synthesize(config: &Config) -> Template {
     let connection = match &config.source.connection_arn {
         Some(arn) => Connection::Existing(arn.clone()),
         None => {
+            // CodeConnections names are unique per account, not per region: the region's short
+            // code keeps the same app deployable in two regions (`orders-use1`, `orders-euw1`).
+            template.mapping(REGION_CODES, region_codes());
             template.add(
                 ids::GITHUB_CONNECTION,
-                Connection::resource(&names.connection),
+                Connection::resource(json!({ "Fn::Join": ["-", [
+                    names.connection_prefix,
+                    { "Fn::FindInMap": [REGION_CODES, { "Ref": "AWS::Region" }, "Code"] },
+                ]] })),
             );
             Connection::Created {
                 logical_id: ids::GITHUB_CONNECTION,

@@ -372,3 +372,36 @@ fn variable_namespaces_are_unique_whatever_the_stage_names() {
     unique.dedup();
     assert_eq!(unique.len(), namespaces.len(), "{namespaces:?}");
 }
+
+/// CodeConnections names are unique per account, not per region: the same app in two regions
+/// must get two names, each within the 32-character limit, for every region it may go to.
+#[test]
+fn the_created_connection_is_named_per_region_within_32_characters() {
+    let app = "abcdefghij-klmnopqrst-uv";
+    let t = synth_toml(&format!("[app]\nname = \"{app}\"\n"));
+    assert_eq!(
+        t["Resources"]["GitHubConnection"]["Properties"]["ConnectionName"],
+        json!({ "Fn::Join": ["-", [app, { "Fn::FindInMap": ["RegionCodes", { "Ref": "AWS::Region" }, "Code"] }]] })
+    );
+    let codes = t["Mappings"]["RegionCodes"].as_object().unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for region in shipline_core::regions::known() {
+        let code = codes[region]["Code"].as_str().unwrap();
+        let name = format!("{app}-{code}");
+        assert!(name.len() <= 32, "{name}");
+        assert!(names.insert(name.clone()), "{name} twice");
+        assert_eq!(
+            shipline_core::pipeline::connection_name(app, region),
+            Some(name)
+        );
+    }
+    assert_eq!(
+        shipline_core::pipeline::connection_name("orders", "eu-west-1").as_deref(),
+        Some("orders-euw1")
+    );
+    // With an existing connection, nothing is created and no mapping is needed.
+    let t = synth_toml(
+        "[source]\nconnection_arn = \"arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666\"\n",
+    );
+    assert!(t.get("Mappings").is_none());
+}

@@ -16,13 +16,6 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    #[command(flatten)]
-    pub aws: AwsArgs,
-
-    /// Machine-readable JSON result on stdout (progress still goes to stderr).
-    #[arg(long, global = true)]
-    pub json: bool,
-
     /// No progress output on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -31,19 +24,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+/// The flags of every command that talks to AWS (not offered on `synth`, which does not).
+#[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
     /// Stack name. Default: `<app name>-pipeline`.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub stack_name: Option<String>,
 
     /// AWS region (default: the standard AWS config chain).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub region: Option<String>,
 
     /// AWS profile from ~/.aws/config.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub profile: Option<String>,
+
+    /// Machine-readable JSON result on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +51,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = FormatArg::Json)]
         format: FormatArg,
+        /// Write the template to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Preview what `deploy` would change (a change set, deleted afterwards).
     Plan {
@@ -64,6 +65,8 @@ pub enum Command {
         /// shipline-staging-<account>-<region>, created on first need.
         #[arg(long, value_name = "BUCKET")]
         staging_bucket: Option<String>,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
     /// Create or update the pipeline stack, streaming its events.
     Deploy {
@@ -78,10 +81,15 @@ pub enum Command {
         /// shipline-staging-<account>-<region>, created on first need.
         #[arg(long, value_name = "BUCKET")]
         staging_bucket: Option<String>,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
     /// Show the stack's status, recent events and outputs, the pipeline's recent executions
     /// and the image behind each stage tag.
-    Status,
+    Status {
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Put a stage's tag back on the digest promoted to it before the current one.
     Rollback {
         /// The promotion stage (a `[[stages]]` name, e.g. production).
@@ -90,6 +98,8 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
     /// Delete the stack. The ECR repository and artifact bucket are kept with their contents
     /// unless --delete-data is given.
@@ -101,7 +111,23 @@ pub enum Command {
         /// version), after the stack. Asks you to type the stack name unless --yes.
         #[arg(long)]
         delete_data: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
+}
+
+impl Command {
+    /// The AWS flags of a command that talks to AWS (`None` for `synth`).
+    pub fn aws(&self) -> Option<&AwsArgs> {
+        match self {
+            Command::Synth { .. } => None,
+            Command::Plan { aws, .. }
+            | Command::Deploy { aws, .. }
+            | Command::Status { aws }
+            | Command::Rollback { aws, .. }
+            | Command::Destroy { aws, .. } => Some(aws),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -33,7 +33,8 @@ fn main() -> ExitCode {
             | Command::Destroy { yes: true, .. }
             | Command::Rollback { yes: true, .. }
     );
-    let printer = Printer::new(cli.json, cli.quiet, assume_yes);
+    let json = cli.command.aws().is_some_and(|aws| aws.json);
+    let printer = Printer::new(json, cli.quiet, assume_yes);
     let (config, source) = match commands::load_config(cli.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(err) => {
@@ -48,12 +49,20 @@ fn main() -> ExitCode {
         ));
     }
     match cli.command {
-        Command::Synth { format } => {
+        Command::Synth { format, out } => {
             let text = commands::synth::run(&config, format.into());
-            printer.data(text.trim_end_matches('\n'));
-            let steps = commands::next_steps(&config);
-            if !steps.is_empty() {
-                printer.note(steps.trim_end());
+            match out {
+                None => printer.data(text.trim_end_matches('\n')),
+                Some(path) => {
+                    if let Err(err) = commands::synth::write(&path, &text) {
+                        printer.error(&format!(
+                            "{}: cannot write the template: {err}",
+                            path.display()
+                        ));
+                        return ExitCode::from(EXIT_FAILED);
+                    }
+                    printer.note(&format!("wrote {} ({} bytes)", path.display(), text.len()));
+                }
             }
             ExitCode::SUCCESS
         }
@@ -68,14 +77,17 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_FAILED);
                 }
             };
-            let stack = cli
-                .aws
+            let aws = command
+                .aws()
+                .cloned()
+                .expect("every command but synth talks to AWS");
+            let stack = aws
                 .stack_name
                 .clone()
                 .unwrap_or_else(|| format!("{}-pipeline", config.app.name));
             runtime.block_on(async {
                 tokio::select! {
-                    code = commands::aws::run(command, &config, &cli.aws, stack.clone(), &printer) => code,
+                    code = commands::aws::run(command, &config, &aws, stack.clone(), &printer) => code,
                     _ = tokio::signal::ctrl_c() => {
                         printer.error(&format!(
                             "interrupted: any operation already started continues in AWS; watch it with `shipline status --stack-name {stack}` or in the CloudFormation console"

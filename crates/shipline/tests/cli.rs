@@ -450,32 +450,29 @@ fn config_error_shows_the_offending_line() {
 }
 
 #[test]
-fn synth_tells_what_to_do_by_hand_after_deploying() {
-    let out = Run::new("next-webhook")
-        .with_config("[source]\nrepository = \"acme/orders\"\n")
-        .run(&["synth"]);
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "register the webhook in GitHub (https://github.com/acme/orders/settings/hooks/new)"
-        ),
-        "{err}"
-    );
-    assert!(err.contains("Content type: application/json"), "{err}");
-    assert!(err.contains("aws secretsmanager get-secret-value"), "{err}");
-    assert!(err.contains("authorize the GitHub connection"), "{err}");
-
-    let arn = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666";
-    let out = Run::new("next-native")
-        .with_config(&format!(
-            "[source]\ntrigger = \"connection\"\nconnection_arn = \"{arn}\"\n"
-        ))
-        .run(&["synth"]);
-    assert_eq!(
-        stderr(&out),
-        "",
-        "nothing to do by hand with an authorized connection and the native trigger"
-    );
+fn synth_prints_only_the_template_and_writes_it_with_out() {
+    let run = Run::new("synth-out").with_config("[source]\nrepository = \"acme/orders\"\n");
+    let out = run.run(&["synth"]);
+    assert_eq!(out.status.code(), Some(0));
+    // Deploy instructions belong to `deploy`, not to synth.
+    assert_eq!(stderr(&out), "");
+    let written = run.run(&["synth", "--format", "yaml", "-o", "pipeline.yaml"]);
+    assert_eq!(written.status.code(), Some(0), "{}", stderr(&written));
+    assert_eq!(stdout(&written), "");
+    let text = std::fs::read_to_string(run.dir.join("pipeline.yaml")).unwrap();
+    let yaml = run.run(&["synth", "--format", "yaml"]);
+    assert_eq!(text, stdout(&yaml));
+    assert!(stderr(&written).contains(&format!("wrote pipeline.yaml ({} bytes)", text.len())));
+    // Flags synth would ignore are not offered.
+    for flag in [
+        &["--region", "us-east-1"][..],
+        &["--stack-name", "x"],
+        &["--json"],
+    ] {
+        let args: Vec<&str> = ["synth"].iter().chain(flag).copied().collect();
+        let refused = run.run(&args);
+        assert_eq!(refused.status.code(), Some(2), "{flag:?}");
+    }
 }
 
 /// Runs `args` with no AWS endpoint or credentials to reach: a refusal must come before any

@@ -12,7 +12,7 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 ];
 
 /// Maximum length of the app name: the longest derived name, the stack-created connection
-/// `<name>-github`, must fit CodeConnections' 32-character limit.
+/// `<name>-<region code>` (code at most 7 characters), must fit CodeConnections' 32.
 pub const APP_NAME_MAX: usize = 24;
 
 /// Environment variables shipline's buildspec sets itself; a user value would break the build.
@@ -272,7 +272,7 @@ fn in_range(key: &str, value: u32, min: u32, max: u32, why: &str) -> Result<(), 
 /// App names appear in the ECR repository name (lowercase only), CodeBuild project, pipeline,
 /// Lambda function and log group names: lowercase letters, digits and single hyphens.
 fn app_name(name: &str) -> Result<(), Problem> {
-    let help = "use 2-24 lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit (ECR repository names are lowercase; `<name>-github` must fit the 32-character connection name limit)";
+    let help = "use 2-24 lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit (ECR repository names are lowercase; `<name>-<region code>` must fit the 32-character connection name limit)";
     let valid = (2..=APP_NAME_MAX).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())

@@ -43,10 +43,10 @@ impl Connection {
         }
     }
 
-    /// A new GitHub connection named `name` (at most 32 characters).
-    pub fn resource(name: &str) -> Resource {
+    /// A new GitHub connection named `name` (a value that resolves to at most 32 characters).
+    pub fn resource(name: Value) -> Resource {
         Resource::new("AWS::CodeConnections::Connection")
-            .prop("ConnectionName", json!(name))
+            .prop("ConnectionName", name)
             .prop("ProviderType", json!("GitHub"))
     }
 

@@ -20,6 +20,9 @@ pub struct Template {
     pub format_version: &'static str,
     #[serde(rename = "Description")]
     pub description: String,
+    /// Lookup tables (`Fn::FindInMap`), e.g. a code per region.
+    #[serde(rename = "Mappings", skip_serializing_if = "BTreeMap::is_empty")]
+    pub mappings: BTreeMap<String, Value>,
     #[serde(rename = "Resources")]
     pub resources: BTreeMap<String, Resource>,
     #[serde(rename = "Outputs", skip_serializing_if = "BTreeMap::is_empty")]
@@ -134,6 +137,7 @@ impl Template {
         Template {
             format_version: "2010-09-09",
             description: description.into(),
+            mappings: BTreeMap::new(),
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
         }
@@ -144,6 +148,11 @@ impl Template {
     pub fn add(&mut self, logical_id: &str, resource: Resource) {
         let previous = self.resources.insert(logical_id.to_owned(), resource);
         assert!(previous.is_none(), "logical id {logical_id} added twice");
+    }
+
+    /// Adds the mapping `name` (`{top key: {second key: value}}`).
+    pub fn mapping(&mut self, name: &str, table: Value) {
+        self.mappings.insert(name.to_owned(), table);
     }
 
     pub fn output(&mut self, name: &str, description: &str, value: Value) {

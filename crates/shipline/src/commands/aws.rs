@@ -45,6 +45,7 @@ pub async fn run(
         Command::Plan {
             template,
             staging_bucket,
+            ..
         }
         | Command::Deploy {
             template,
@@ -80,8 +81,9 @@ pub async fn run(
     }
     let sdk_config = cloudformation::connect(aws.region.clone(), aws.profile.clone()).await;
     let mut template = TemplateSource::Body(body);
+    let region = sdk_config.region().map(|r| r.to_string());
     if matches!(command, Command::Plan { .. } | Command::Deploy { .. }) {
-        let Some(region) = sdk_config.region().map(|r| r.to_string()) else {
+        let Some(region) = region.clone() else {
             printer.error("no AWS region: pass --region, set AWS_REGION, or set a region in your AWS profile (nothing was sent to AWS)");
             return ExitCode::from(2);
         };
@@ -129,11 +131,11 @@ pub async fn run(
         Command::Synth { .. } => unreachable!("synth needs no AWS"),
         Command::Plan { .. } => ops::plan(&session, &template, printer)
             .await
-            .map(|r| report_applied(printer, &r, false, config)),
+            .map(|r| report_applied(printer, &r, false, config, None)),
         Command::Deploy { .. } => ops::deploy(&session, &template, printer)
             .await
-            .map(|r| report_applied(printer, &r, true, config)),
-        Command::Status => match ops::status(&session).await {
+            .map(|r| report_applied(printer, &r, true, config, region.as_deref())),
+        Command::Status { .. } => match ops::status(&session).await {
             Ok(stack_status) => {
                 // The pipeline's side is best effort: a stack can exist before its pipeline.
                 let pipeline = delivery(config, &sdk_config)
@@ -165,7 +167,13 @@ pub async fn run(
     }
 }
 
-fn report_applied(printer: &Printer, applied: &ops::Applied, deployed: bool, config: &Config) {
+fn report_applied(
+    printer: &Printer,
+    applied: &ops::Applied,
+    deployed: bool,
+    config: &Config,
+    region: Option<&str>,
+) {
     if printer.json {
         printer.data(&serde_json::to_string_pretty(applied).expect("JSON"));
         return;
@@ -183,7 +191,8 @@ fn report_applied(printer: &Printer, applied: &ops::Applied, deployed: bool, con
         printer.data(&format!("  {key:<24} {value}"));
     }
     if deployed && applied.status != "NO_CHANGES" {
-        let steps = super::next_steps(config);
+        let region = region.unwrap_or("<region>");
+        let steps = super::next_steps(config, region);
         if !steps.is_empty() {
             printer.note(steps.trim_end());
         }

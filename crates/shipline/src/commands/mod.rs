@@ -34,13 +34,14 @@ pub fn load_config(explicit: Option<&Path>) -> Result<(Config, ConfigSource), Co
     Ok((config, ConfigSource::File))
 }
 
-/// What the user must do by hand after deploying (stderr after synth, and after deploy).
-pub fn next_steps(config: &Config) -> String {
+/// What the user must do by hand after deploying to `region`.
+pub fn next_steps(config: &Config, region: &str) -> String {
     let mut steps = String::new();
     if config.source.connection_arn.is_none() {
+        let name = shipline_core::pipeline::connection_name(&config.app.name, region)
+            .unwrap_or_else(|| format!("{}-<region code>", config.app.name));
         steps.push_str(&format!(
-            "next: after deploying, authorize the GitHub connection `{}-github` (it starts PENDING): {}\n",
-            config.app.name,
+            "next: authorize the GitHub connection `{name}` (it starts PENDING): {}?region={region}\n",
             shipline_core::resources::connections::CONSOLE_URL
         ));
     }
@@ -55,4 +56,28 @@ pub fn next_steps(config: &Config) -> String {
         ));
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_steps_name_the_regions_connection_and_the_webhook() {
+        let config = Config::parse(
+            "t.toml",
+            "[app]\nname = \"orders\"\n[source]\nrepository = \"acme/orders\"\n",
+        )
+        .unwrap();
+        let steps = next_steps(&config, "eu-west-1");
+        assert!(
+            steps.contains("authorize the GitHub connection `orders-euw1`"),
+            "{steps}"
+        );
+        assert!(steps.contains("connections?region=eu-west-1"), "{steps}");
+        assert!(
+            steps.contains("https://github.com/acme/orders/settings/hooks/new"),
+            "{steps}"
+        );
+    }
 }
