@@ -265,4 +265,69 @@ mod tests {
         let value = json!({ "k": " a\nb", "c": "a\r\nb" });
         assert_eq!(round_trip(&value), value);
     }
+
+    /// YAML 1.1's implicit resolvers (the regular expressions of PyYAML's `resolver.py`, which
+    /// implements the 1.1 type repository): a plain scalar matching one is not a string.
+    fn resolved_by_yaml_11(s: &str) -> bool {
+        const RESOLVERS: [&str; 7] = [
+            r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
+            r"^(?:<<)$",
+            r"^(?:~|null|Null|NULL|)$",
+            r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
+            r"^(?:=)$",
+        ];
+        RESOLVERS
+            .iter()
+            .any(|pattern| regex_lite::Regex::new(pattern).unwrap().is_match(s))
+    }
+
+    #[test]
+    fn the_resolver_table_recognises_what_it_should() {
+        for s in [
+            "yes",
+            "Off",
+            "1_000",
+            "1:20",
+            "0755",
+            "0x1F",
+            "=",
+            "<<",
+            "~",
+            "",
+            "2001-12-14",
+            ".inf",
+            "1.5",
+        ] {
+            assert!(resolved_by_yaml_11(s), "{s}");
+        }
+        assert!(!resolved_by_yaml_11("orders"));
+    }
+
+    proptest::proptest! {
+        /// No string written plain is one YAML 1.1 would resolve to another type, and every
+        /// string reads back as itself.
+        #[test]
+        fn plain_scalars_are_strings_under_yaml_11(s in "[ -~\n\u{e9}\u{301}]{0,12}") {
+            if is_plain_safe(&s) {
+                proptest::prop_assert!(!resolved_by_yaml_11(&s), "{:?} written plain", s);
+            }
+            let value = json!({ "k": s, "l": [s] });
+            proptest::prop_assert_eq!(round_trip(&value), value);
+        }
+
+        #[test]
+        fn words_made_of_yaml_special_pieces_are_never_left_plain(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "y", "Y", "n", "on", "Off", "yes", "NO", "true", "null", "0", "1", "_", ":", ".", "-", "+",
+                "e", "x", "b", "o", "inf", "nan", "~", "=", "<", "2001", "12", "T", " ",
+            ]), 1..6)
+        ) {
+            let s: String = parts.concat();
+            if is_plain_safe(&s) {
+                proptest::prop_assert!(!resolved_by_yaml_11(&s), "{:?} written plain", s);
+            }
+        }
+    }
 }
