@@ -22,3 +22,11 @@ fn synthesize_default() -> shipline_core::Template {
 fn synthesize_and_render_default(format: Format) -> String {
     synthesize(divan::black_box(&Config::default())).render(format)
 }
+
+/// What `plan`/`deploy` do before any request: the placeholder and region checks.
+#[divan::bench]
+fn preflight_check(bencher: divan::Bencher) {
+    let config = Config::parse("shipline.toml", CONFIG).unwrap();
+    let template = synthesize(&config).to_value();
+    bencher.bench(|| shipline_core::preflight::check(divan::black_box(&template), "eu-west-1"));
+}

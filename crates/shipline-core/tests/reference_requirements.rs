@@ -324,7 +324,10 @@ fn req5_stack_creates_a_pending_connection_only_when_none_is_configured() {
     has_resource_properties(
         &t,
         "AWS::CodeConnections::Connection",
-        json!({ "ConnectionName": "example-app-github", "ProviderType": "GitHub" }),
+        json!({
+            "ConnectionName": { "Fn::Join": ["-", ["example-app", { "Fn::FindInMap": ["RegionCodes", { "Ref": "AWS::Region" }, "Code"] }]] },
+            "ProviderType": "GitHub",
+        }),
     );
     let connection_note = t["Outputs"]["ConnectionArn"]["Description"]
         .as_str()
