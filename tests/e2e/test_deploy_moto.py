@@ -12,10 +12,8 @@ version gone).
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
-import time
 
 import boto3
 import pytest
@@ -23,6 +21,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SHIPLINE_BIN", str(ROOT / "target/debug/shipline"))
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "tests/support"))
+import moto_process  # noqa: E402
 import moto_template  # noqa: E402
 
 CONFIG = """
@@ -36,34 +36,14 @@ retention_days = {retention}
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = moto_process.free_port
 
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
-    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "requests.log"
-    # moto_server, evaluating TLS-only bucket policies as AWS does for TLS requests.
-    server = pathlib.Path(__file__).parent / "moto_server_tls.py"
-    with open(log, "w") as handle:
-        server = subprocess.Popen([sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=handle)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail("moto_server did not start")
-    yield {"endpoint": endpoint, "log": log}
-    server.terminate()
-    server.wait(timeout=10)
+    with moto_process.moto_server(log) as endpoint:
+        yield {"endpoint": endpoint, "log": log}
 
 
 @pytest.fixture(scope="module")

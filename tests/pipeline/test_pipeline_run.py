@@ -11,10 +11,8 @@ digest, and the gate blocks an image with findings at the configured severity.
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -23,39 +21,18 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BIN = os.environ.get("SHIPLINE_BIN", str(ROOT / "target/debug/shipline"))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests/support"))
+import moto_process  # noqa: E402
 import pipeline_sim as sim  # noqa: E402
 
 DOCKERFILE = "FROM public.ecr.aws/docker/library/python:3.13-slim\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n"
 APP = {"Dockerfile": DOCKERFILE, "main.py": "print('hello')\n", "src/app.py": "VERSION = 1\n", "docs/guide.md": "# Guide\n"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def moto_server(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "server.log"
-    with open(log, "w") as handle:
-        server = subprocess.Popen([str(pathlib.Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=handle, stderr=handle)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail("moto_server did not start")
-    yield endpoint
-    server.terminate()
-    server.wait(timeout=10)
+    with moto_process.moto_server(tmp_path_factory.mktemp("moto") / "server.log") as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
