@@ -10,12 +10,15 @@
 //!
 //! - [`config`]: the `shipline.toml` schema, defaults (the embedded default pipeline) and
 //!   validation with file/line/key errors.
-//! - [`template`]: the CloudFormation document model, intrinsics, rendering.
+//! - [`template`]: the CloudFormation document model, intrinsics, rendering (JSON, and YAML
+//!   quoted for CloudFormation's YAML 1.1 reading), reading a template file back.
 //! - [`resources`]: one module per AWS service — resource shapes with safe defaults and the
 //!   `grant_*` methods that derive IAM from use.
 //! - [`iam`]: roles, statements and policy documents.
 //! - [`tags`]: the single tag pass over a finished template.
 //! - [`pipeline`]: the composition of all of the above.
+//! - [`regions`]: which regions offer each resource type (data from cfn-lint), region codes.
+//! - [`preflight`]: what `plan`/`deploy` check before any request (placeholder, region).
 //!
 //! This crate has no AWS SDK and no async runtime: synthesis never touches the network.
 
