@@ -234,6 +234,18 @@ def test_templates_over_the_inline_limit_go_through_a_staging_bucket(tmp_path, m
     assert staging_buckets(moto) == [bucket]
     assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 2
 
+    # A bucket named in shipline.toml is used as is (and --staging-bucket wins over it).
+    s3.create_bucket(Bucket="team-cfn-templates")
+    (tmp_path / "shipline.toml").write_text(BIG_CONFIG.format(retention=7, app="large")
+                                             + '[deploy]\nstaging_bucket = "team-cfn-templates"\n')
+    configured = shipline(tmp_path, env, "plan", "--template", str(big))
+    assert configured.returncode == 0, configured.stderr
+    assert "uploaded to s3://team-cfn-templates/large-pipeline/template-" in configured.stderr
+    assert len(s3.list_objects_v2(Bucket="team-cfn-templates")["Contents"]) == 1
+    flagged = shipline(tmp_path, env, "plan", "--template", str(big), "--staging-bucket", bucket)
+    assert flagged.returncode == 0, flagged.stderr
+    assert f"uploaded to s3://{bucket}/" in flagged.stderr
+
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_plan_accepts_each_synth_output_for_every_config(tmp_path, moto, env, fmt):

@@ -209,3 +209,24 @@ fn oversized_files_and_lines_are_refused_without_echoing_them() {
     assert!(shown.contains("app.name"), "{shown}");
     assert!(shown.len() < 1500, "{} bytes shown", shown.len());
 }
+
+#[test]
+fn a_staging_bucket_must_be_an_s3_bucket_name() {
+    accepted("[deploy]\nstaging_bucket = \"team-cfn-templates\"\n");
+    for bad in [
+        "Team",
+        "ab",
+        "a..b",
+        "192.168.0.1",
+        "-x-",
+        "xn--abc",
+        "my_bucket",
+    ] {
+        assert_error(
+            &format!("[deploy]\nstaging_bucket = \"{bad}\"\n"),
+            "deploy.staging_bucket",
+            2,
+            "S3 bucket naming rules",
+        );
+    }
+}

@@ -9,7 +9,7 @@ use super::locate::{self, KeyPath};
 pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
 
 /// The top-level tables of `shipline.toml` that appear once (`[[stages]]` is the array).
-const SINGLE_TABLES: [&str; 10] = [
+const SINGLE_TABLES: [&str; 11] = [
     "app",
     "source",
     "build",
@@ -19,6 +19,7 @@ const SINGLE_TABLES: [&str; 10] = [
     "images",
     "logs",
     "webhook",
+    "deploy",
     "tags",
 ];
 

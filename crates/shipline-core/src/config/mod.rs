@@ -37,6 +37,7 @@ pub struct Config {
     pub images: ImagesConfig,
     pub logs: LogsConfig,
     pub webhook: WebhookConfig,
+    pub deploy: DeployConfig,
     /// Tags applied to every taggable resource; merged over [`default_tags`].
     pub tags: BTreeMap<String, String>,
 }
@@ -59,6 +60,7 @@ impl Default for Config {
             images: ImagesConfig::default(),
             logs: LogsConfig::default(),
             webhook: WebhookConfig::default(),
+            deploy: DeployConfig::default(),
             tags: BTreeMap::new(),
         }
     }
@@ -255,6 +257,15 @@ impl Default for WebhookConfig {
             reserved_concurrency: 0,
         }
     }
+}
+
+/// `[deploy]`: how `plan` and `deploy` reach CloudFormation (not part of the template).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeployConfig {
+    /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit; default
+    /// `shipline-staging-<account>-<region>`, created on first need. `--staging-bucket` wins.
+    pub staging_bucket: Option<String>,
 }
 
 /// `[build]`: how CodeBuild builds the image.

@@ -49,6 +49,9 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
         "0 reserves none; the receiver handles one delivery in milliseconds, so a few are plenty",
     )?;
     stages(config)?;
+    if let Some(bucket) = &config.deploy.staging_bucket {
+        bucket_name("deploy.staging_bucket", bucket)?;
+    }
     scan(config)?;
     notifications(config)?;
     repo_path("build.dockerfile", &config.build.dockerfile)?;
@@ -256,6 +259,31 @@ fn notifications(config: &Config) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+/// An S3 general purpose bucket name (S3 User Guide, "General purpose bucket naming rules"):
+/// 3-63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit,
+/// no `..`, not an IP address, not the reserved `xn--`/`sthree-` prefixes or `-s3alias`/
+/// `--ol-s3` suffixes.
+fn bucket_name(key: &str, name: &str) -> Result<(), Problem> {
+    let edge = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let valid = (3..=63).contains(&name.len())
+        && name.starts_with(edge)
+        && name.ends_with(edge)
+        && name.chars().all(|c| edge(c) || c == '.' || c == '-')
+        && !name.contains("..")
+        && name.parse::<std::net::Ipv4Addr>().is_err()
+        && !["xn--", "sthree-"].iter().any(|p| name.starts_with(p))
+        && !["-s3alias", "--ol-s3"].iter().any(|p| name.ends_with(p));
+    if valid {
+        Ok(())
+    } else {
+        Err(problem(
+            key,
+            format!("{name:?} is not an S3 bucket name"),
+            "use 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit (S3 bucket naming rules)",
+        ))
+    }
 }
 
 fn in_range(key: &str, value: u32, min: u32, max: u32, why: &str) -> Result<(), Problem> {

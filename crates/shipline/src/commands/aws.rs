@@ -99,7 +99,14 @@ pub async fn run(
         {
             let staging = Staging::new(&sdk_config, &region);
             match staging
-                .upload(staging_bucket.as_deref(), &stack, body)
+                // --staging-bucket wins over [deploy] staging_bucket.
+                .upload(
+                    staging_bucket
+                        .as_deref()
+                        .or(config.deploy.staging_bucket.as_deref()),
+                    &stack,
+                    body,
+                )
                 .await
             {
                 Ok(staged) => {
