@@ -261,3 +261,12 @@ def test_an_unexpected_error_is_a_500_not_a_crash(receiver):
 
     receiver._clients["events"] = Broken()
     answered(receiver.handler(delivery(push_payload()), None), 500)
+
+
+def test_aws_calls_end_within_the_functions_timeout():
+    """The function has 10 s (template Timeout); its clients give up well before: two attempts
+    of at most 2 s to connect and 3 s to read."""
+    module = load_lambda("webhook")
+    config = module.CLIENT_CONFIG
+    attempts = config.retries["max_attempts"]
+    assert attempts * (config.connect_timeout + config.read_timeout) <= 10

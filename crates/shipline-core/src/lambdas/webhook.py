@@ -23,6 +23,7 @@ import logging
 import os
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 LOG = logging.getLogger()
@@ -36,9 +37,15 @@ _clients = {}
 _secret = []
 
 
+# The function times out after 10 s; botocore's defaults (60 s connect and read timeouts,
+# retries) would let a hung call outlast it, ending the request without a defined answer.
+# Short timeouts and two attempts keep every path within the function's time.
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+
+
 def client(name):
     if name not in _clients:
-        _clients[name] = boto3.client(name)
+        _clients[name] = boto3.client(name, config=CLIENT_CONFIG)
     return _clients[name]
 
 
