@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod preflight;
 pub mod regions;
 pub mod resources;
+pub mod stack;
 pub mod tags;
 pub mod template;
 

@@ -26,8 +26,15 @@ fn every_test_config_template_json() {
     configs.sort();
     assert!(configs.len() >= 7, "tests/configs went missing");
     for path in configs {
-        let name = path.file_stem().unwrap().to_string_lossy().replace('.', "_");
+        let name = path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace('.', "_");
         let config = Config::load(&path).unwrap();
-        insta::assert_snapshot!(format!("config_{name}"), synthesize(&config).render(Format::Json));
+        insta::assert_snapshot!(
+            format!("config_{name}"),
+            synthesize(&config).render(Format::Json)
+        );
     }
 }

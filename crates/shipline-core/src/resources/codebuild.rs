@@ -38,7 +38,7 @@ pub struct BuildProject {
 
 /// Everything the project needs from the rest of the stack.
 pub struct BuildProjectProps<'a> {
-    pub role: &'a Role,
+    pub role_arn: Value,
     pub log_group: Value,
     pub repository_uri: Value,
     pub repository_name: Value,
@@ -82,7 +82,7 @@ impl BuildProject {
         Resource::new("AWS::CodeBuild::Project")
             .prop("Name", json!(self.name))
             .prop("Description", json!("Builds the Docker image and pushes it to ECR tagged with the commit id"))
-            .prop("ServiceRole", props.role.arn())
+            .prop("ServiceRole", props.role_arn)
             .prop("Source", json!({ "Type": "CODEPIPELINE", "BuildSpec": BUILDSPEC }))
             .prop("Artifacts", json!({ "Type": "CODEPIPELINE" }))
             .prop(

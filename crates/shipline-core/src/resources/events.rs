@@ -66,7 +66,7 @@ pub fn rule(
     description: &str,
     pattern: Value,
     target_arn: Value,
-    role: &Role,
+    role_arn: Value,
 ) -> Resource {
     Resource::new("AWS::Events::Rule")
         .prop("Description", json!(description))
@@ -75,7 +75,7 @@ pub fn rule(
         .prop("State", json!("ENABLED"))
         .prop(
             "Targets",
-            json!([{ "Id": "Pipeline", "Arn": target_arn, "RoleArn": role.arn() }]),
+            json!([{ "Id": "Pipeline", "Arn": target_arn, "RoleArn": role_arn }]),
         )
 }
 

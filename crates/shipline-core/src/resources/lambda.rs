@@ -20,7 +20,7 @@ pub struct Function {
 pub struct FunctionProps<'a> {
     pub description: &'a str,
     pub source: &'static str,
-    pub role: &'a Role,
+    pub role_arn: Value,
     pub log_group: Value,
     pub timeout_seconds: u32,
     /// Non-secret configuration (names and ARNs only; secrets stay in Secrets Manager).
@@ -74,7 +74,7 @@ impl Function {
             // the Lambda console shows is the code we review. Templates over CloudFormation's
             // 51,200-byte inline limit are staged in S3 by `plan`/`deploy`.
             .prop("Code", json!({ "ZipFile": props.source }))
-            .prop("Role", props.role.arn())
+            .prop("Role", props.role_arn)
             .prop("Timeout", json!(props.timeout_seconds))
             .prop("MemorySize", json!(256))
             .prop("LoggingConfig", json!({ "LogGroup": props.log_group, "LogFormat": "Text" }))

@@ -1,0 +1,236 @@
+//! Delivery: the function that gates on the scan and moves stage tags, and the V2 pipeline
+//! that runs it — Source (GitHub) → Build → Scan → for each promotion stage an approval stage
+//! where configured, then the stage that moves its tag. The build gets the commit id from the
+//! Source action's variables; the gate and every promotion get the digest from the Build
+//! action's exported variables: the image *this* execution built, never "the newest image".
+
+use serde_json::{Value, json};
+
+use super::build::Build;
+use super::store::Store;
+use super::{Names, PROMOTE_ACTION, PROMOTION_SOURCE, ids};
+use crate::config::{APPROVAL_PREFIX, Config, ScanGate, Severity, Stage, Trigger};
+use crate::iam::Role;
+use crate::resources::codepipeline::{self as cp, Pipeline};
+use crate::resources::connections::Connection;
+use crate::resources::lambda::{Function, FunctionProps};
+use crate::resources::logs::LogGroup;
+use crate::stack::Stack;
+use crate::template::intrinsics::{get_att, ref_, sub};
+
+/// The digest the Build action exported, as CodePipeline resolves it in later actions.
+const BUILT_DIGEST: &str = "#{BuildVariables.IMAGE_DIGEST}";
+
+pub struct Delivery {
+    pub function: Function,
+    pub function_logs: LogGroup,
+    pub pipeline: Pipeline,
+    /// The InspectorScan action's log group (`scan.gate = "inspector"` only).
+    pub inspector_logs: Option<LogGroup>,
+}
+
+pub fn add(
+    stack: &mut Stack,
+    config: &Config,
+    names: &Names,
+    store: &Store,
+    build: &Build,
+    connection: &Connection,
+) -> Delivery {
+    let function = Function {
+        logical_id: ids::PROMOTION_FUNCTION,
+        name: names.promotion_function.clone(),
+    };
+    let function_logs = LogGroup {
+        logical_id: ids::PROMOTION_LOG_GROUP,
+        name: function.default_log_group_name(),
+    };
+    let pipeline = Pipeline {
+        logical_id: ids::PIPELINE,
+        name: names.pipeline.clone(),
+    };
+    add_function(stack, config, &function, &function_logs);
+    // No confused-deputy condition on its trust: AWS documents the CodePipeline service role's
+    // trust policy without one (CodePipeline User Guide, "Manage the CodePipeline service
+    // role") and does not say CodePipeline supplies aws:SourceArn/aws:SourceAccount when it
+    // assumes the role; a condition on keys it does not send would fail CreatePipeline.
+    stack.add_role(Role::new(
+        ids::PIPELINE_ROLE,
+        "CodePipeline: runs the source, build and promotion actions",
+        "codepipeline.amazonaws.com",
+    ));
+    let inspector_logs = (config.scan.gate == ScanGate::Inspector).then(|| {
+        let logs = LogGroup {
+            logical_id: ids::PIPELINE_LOG_GROUP,
+            name: format!("/aws/codepipeline/{}", pipeline.name),
+        };
+        stack.add(
+            ids::PIPELINE_LOG_GROUP,
+            logs.resource(config.logs.retention_days),
+        );
+        logs
+    });
+    let mut stages = vec![
+        cp::stage("Source", vec![source_action(config, connection)]),
+        cp::stage(
+            "Build",
+            vec![cp::codebuild_action(
+                build.project.name_ref(),
+                &[("COMMIT_ID", "#{SourceVariables.CommitId}")],
+            )],
+        ),
+        cp::stage(
+            "Scan",
+            vec![scan_action(config, &function, &store.repository.name)],
+        ),
+    ];
+    for stage in config.promotion_stages() {
+        stages.extend(promotion_stages(&stage, &function, &store.repository.name));
+    }
+    let resource = pipeline.resource(
+        get_att(ids::PIPELINE_ROLE, "Arn"),
+        store.bucket.name(),
+        stages,
+    );
+    stack.add(ids::PIPELINE, resource);
+    stack.output("PipelineName", "CodePipeline pipeline", pipeline.name_ref());
+    stack.output(
+        "PipelineConsoleUrl",
+        "Pipeline executions in the AWS console",
+        pipeline.console_url(),
+    );
+    stack.output(
+        "PromotionFunctionArn",
+        "Lambda function promoting built digests",
+        function.arn(),
+    );
+    stack.output(
+        "PromotionLogGroupName",
+        "CloudWatch Logs group of the promotion function",
+        function_logs.name_ref(),
+    );
+    Delivery {
+        function,
+        function_logs,
+        pipeline,
+        inspector_logs,
+    }
+}
+
+/// The delivery function, its log group, and its role. Lambda assumes execution roles without
+/// aws:SourceArn/aws:SourceAccount in the request context, so the trust policy cannot be
+/// conditioned on them (a condition would make the role unassumable); its grants bound it.
+fn add_function(stack: &mut Stack, config: &Config, function: &Function, logs: &LogGroup) {
+    stack.add_role(Role::new(
+        ids::PROMOTION_ROLE,
+        "Lambda: gates on the image scan and moves stage tags to the built digest",
+        "lambda.amazonaws.com",
+    ));
+    stack.add(
+        ids::PROMOTION_LOG_GROUP,
+        logs.resource(config.logs.retention_days),
+    );
+    stack.add(
+        ids::PROMOTION_FUNCTION,
+        function.resource(FunctionProps {
+            description: "shipline: gates on the image scan and moves stage tags to the digest this pipeline execution built",
+            source: PROMOTION_SOURCE,
+            role_arn: get_att(ids::PROMOTION_ROLE, "Arn"),
+            log_group: logs.name_ref(),
+            timeout_seconds: 60,
+            environment: gate_environment(config),
+            reserved_concurrency: None,
+        }),
+    );
+}
+
+/// The scan gate's policy, in the delivery function's environment (basic gate only).
+fn gate_environment(config: &Config) -> Vec<(&'static str, Value)> {
+    if config.scan.gate != ScanGate::Basic {
+        return Vec::new();
+    }
+    let scan = &config.scan;
+    vec![
+        ("GATE_SEVERITY", json!(scan.severity.as_str())),
+        ("GATE_MAX_FINDINGS", json!(scan.max_findings.to_string())),
+        ("GATE_IGNORE", json!(scan.ignore.join(","))),
+        (
+            "GATE_WAIT_SECONDS",
+            json!((scan.wait_minutes * 60).to_string()),
+        ),
+    ]
+}
+
+/// GitHub through the connection. Exactly one trigger is active: with the webhook,
+/// EventBridge starts executions, so the action does not detect changes itself.
+fn source_action(config: &Config, connection: &Connection) -> Value {
+    cp::github_source_action(
+        connection.arn(),
+        &config.source.repository,
+        &config.source.branch,
+        config.source.trigger == Trigger::Connection,
+    )
+}
+
+/// The gate between the build and the first promotion: shipline's function reading ECR's
+/// basic scan-on-push result, or CodePipeline's InspectorScan action (enhanced scanning), whose
+/// thresholds are per severity: each level at or above the configured one allows
+/// `max_findings` findings of that level.
+fn scan_action(config: &Config, function: &Function, repository: &str) -> Value {
+    match config.scan.gate {
+        ScanGate::Basic => cp::lambda_action(
+            "ScanGate",
+            function.name_ref(),
+            json!({ "action": "scan-gate", "repository": repository, "digest": BUILT_DIGEST }),
+            Some("ScanVariables"),
+        ),
+        ScanGate::Inspector => {
+            let thresholds: Vec<(&str, String)> = [
+                (Severity::Low, "LowThreshold"),
+                (Severity::Medium, "MediumThreshold"),
+                (Severity::High, "HighThreshold"),
+                (Severity::Critical, "CriticalThreshold"),
+            ]
+            .into_iter()
+            .filter(|(level, _)| *level >= config.scan.severity)
+            .map(|(_, key)| (key, config.scan.max_findings.to_string()))
+            .collect();
+            cp::inspector_scan_action(repository, "#{BuildVariables.IMAGE_TAG}", &thresholds)
+        }
+    }
+}
+
+/// A promotion stage, preceded by its approval stage when it has one (its own stage, so that
+/// rejecting it fails nothing a rollback would re-run). A failed promotion returns the stage to
+/// the last successful execution's image.
+fn promotion_stages(stage: &Stage, function: &Function, repository: &str) -> Vec<Value> {
+    let mut stages = Vec::new();
+    if stage.approval {
+        let request = format!(
+            "Promote {repository}@{BUILT_DIGEST} (commit #{{SourceVariables.CommitId}}) to {}? It passed the scan gate.",
+            stage.name
+        );
+        let link = sub(&format!(
+            "https://${{AWS::Region}}.console.aws.amazon.com/ecr/repositories/private/${{AWS::AccountId}}/{repository}/_/image/{BUILT_DIGEST}/details?region=${{AWS::Region}}"
+        ));
+        stages.push(cp::stage(
+            &format!("{APPROVAL_PREFIX}{}", stage.name),
+            vec![cp::approval_action(
+                ref_(ids::NOTIFICATION_TOPIC),
+                request,
+                link,
+            )],
+        ));
+    }
+    let parameters = json!({ "repository": repository, "digest": BUILT_DIGEST, "tag": stage.name });
+    stages.push(cp::stage_rolling_back(
+        &stage.name,
+        vec![cp::lambda_action(
+            PROMOTE_ACTION,
+            function.name_ref(),
+            parameters,
+            None,
+        )],
+    ));
+    stages
+}
