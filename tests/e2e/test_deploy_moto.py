@@ -95,7 +95,11 @@ def test_deploy_lifecycle(tmp_path, moto, env):
 
     status = shipline(tmp_path, env, "status", "--json")
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["status"] == "CREATE_COMPLETE"
+    status = json.loads(status.stdout)
+    assert status["status"] == "CREATE_COMPLETE"
+    # Outputs are an object keyed by name (`jq .outputs.RepositoryUri`); moto's CloudFormation
+    # reports no output values, so only the shape is checked here.
+    assert isinstance(status["outputs"], dict)
 
     before = requests_served(moto)
     again = shipline(tmp_path, env, "deploy", "--yes", "--template", str(v1))

@@ -33,8 +33,17 @@ pub struct Delivery {
 pub struct Execution {
     pub id: String,
     pub status: String,
-    /// Stage name -> (result, seconds from its first action's start to its last update).
-    pub stages: BTreeMap<String, (String, i64)>,
+    /// Stage name -> its result.
+    pub stages: BTreeMap<String, StageResult>,
+}
+
+/// How a stage of one execution ended.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct StageResult {
+    /// Succeeded, Failed, InProgress, Abandoned...: the worst of its actions' results.
+    pub result: String,
+    /// From its first action's start to its last update.
+    pub seconds: i64,
 }
 
 /// What a stage's tag points at now, and the digest promoted to it before that one.
@@ -164,7 +173,10 @@ impl Delivery {
                         .to_owned(),
                     stages: stages
                         .into_iter()
-                        .map(|(stage, (result, start, end))| (stage, (result, end - start)))
+                        .map(|(stage, (result, start, end))| {
+                            let seconds = end - start;
+                            (stage, StageResult { result, seconds })
+                        })
                         .collect(),
                 }
             })
@@ -434,8 +446,20 @@ mod tests {
         assert_eq!(
             status.executions[0].stages,
             BTreeMap::from([
-                ("dev".to_owned(), ("Succeeded".to_owned(), 4)),
-                ("production".to_owned(), ("Succeeded".to_owned(), 4)),
+                (
+                    "dev".to_owned(),
+                    StageResult {
+                        result: "Succeeded".to_owned(),
+                        seconds: 4
+                    }
+                ),
+                (
+                    "production".to_owned(),
+                    StageResult {
+                        result: "Succeeded".to_owned(),
+                        seconds: 4
+                    }
+                ),
             ])
         );
         assert_eq!(

@@ -1,9 +1,10 @@
-//! The `shipline` binary: parses arguments (`cli`), runs one command (`commands`), prints
-//! through one `printer`, and maps the outcome to an exit code:
-//! 0 success, 1 the operation failed, 2 bad input (config errors, usage), 130 interrupted.
+//! The `shipline` binary: parses arguments (`cli`), runs one command (`commands`: one module
+//! each, returning an output or a failure), prints through one `printer`, and exits with the
+//! failure's code (`commands::Failure::exit_code`): 0 success, 1 the operation failed, 2 bad
+//! input (config errors, usage), 130 interrupted.
 //!
-//! `cloudformation`, `retained` and `delivery` are the only modules that talk to AWS;
-//! `shipline synth` never does.
+//! `cloudformation`, `staging`, `retained` and `delivery` are the only modules that talk to
+//! AWS; `shipline synth` never does.
 
 mod cli;
 mod cloudformation;
@@ -16,14 +17,12 @@ mod staging;
 use std::process::ExitCode;
 
 use clap::Parser;
+use shipline_core::Config;
 
 use cli::{Cli, Command};
-use commands::ConfigSource;
+use commands::template::TemplateOptions;
+use commands::{Aws, ConfigSource, Failure, Output};
 use printer::Printer;
-
-const EXIT_FAILED: u8 = 1;
-const EXIT_BAD_INPUT: u8 = 2;
-const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,67 +34,94 @@ fn main() -> ExitCode {
     );
     let json = cli.command.aws().is_some_and(|aws| aws.json);
     let printer = Printer::new(json, cli.quiet, assume_yes);
-    let (config, source) = match commands::load_config(cli.config.as_deref()) {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            printer.error(&err.to_string());
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    if let ConfigSource::EmbeddedDefault = source {
-        printer.note(&format!(
-            "note: no shipline.toml here; using the embedded default pipeline (placeholder repository {})",
-            shipline_core::config::PLACEHOLDER_REPOSITORY
-        ));
-    }
-    match cli.command {
-        Command::Synth { format, out } => {
-            let text = commands::synth::run(&config, format.into());
-            match out {
-                None => printer.data(text.trim_end_matches('\n')),
-                Some(path) => {
-                    if let Err(err) = commands::synth::write(&path, &text) {
-                        printer.error(&format!(
-                            "{}: cannot write the template: {err}",
-                            path.display()
-                        ));
-                        return ExitCode::from(EXIT_FAILED);
-                    }
-                    printer.note(&format!("wrote {} ({} bytes)", path.display(), text.len()));
-                }
+    let result = commands::load_config(cli.config.as_deref())
+        .map_err(|err| Failure::Config(Box::new(err)))
+        .and_then(|(config, source)| {
+            if let ConfigSource::EmbeddedDefault = source {
+                printer.note(&format!(
+                    "note: no shipline.toml here; using the embedded default pipeline (placeholder repository {})",
+                    shipline_core::config::PLACEHOLDER_REPOSITORY
+                ));
             }
+            match cli.command {
+                Command::Synth { format, ref out } => {
+                    commands::synth::run(&config, format.into(), out.as_deref())
+                }
+                command => run_on_aws(command, &config, &printer),
+            }
+        });
+    match result {
+        Ok(output) => {
+            printer.output(&output);
             ExitCode::SUCCESS
         }
-        command => {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(err) => {
-                    printer.error(&format!("cannot start the async runtime: {err}"));
-                    return ExitCode::from(EXIT_FAILED);
-                }
+        Err(failure) => {
+            printer.failure(&failure);
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// Runs a command that talks to AWS on a single-threaded runtime; Ctrl-C stops waiting (an
+/// operation already started continues in AWS).
+fn run_on_aws(command: Command, config: &Config, printer: &Printer) -> Result<Output, Failure> {
+    if let Command::Rollback { stage, .. } = &command {
+        commands::rollback::check_stage(config, stage)?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Failure::Failed(format!("cannot start the async runtime: {err}")))?;
+    let args = command
+        .aws()
+        .cloned()
+        .expect("every command but synth talks to AWS");
+    runtime.block_on(async {
+        let aws = Aws::connect(&args, config).await;
+        let stack = aws.session.stack.clone();
+        tokio::select! {
+            result = dispatch(command, config, &aws, printer) => result,
+            _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted { stack }),
+        }
+    })
+}
+
+async fn dispatch(
+    command: Command,
+    config: &Config,
+    aws: &Aws,
+    printer: &Printer,
+) -> Result<Output, Failure> {
+    match command {
+        Command::Synth { .. } => unreachable!("synth runs without AWS"),
+        Command::Plan {
+            template,
+            staging_bucket,
+            ..
+        } => {
+            let options = TemplateOptions {
+                file: template,
+                staging_bucket,
             };
-            let aws = command
-                .aws()
-                .cloned()
-                .expect("every command but synth talks to AWS");
-            let stack = aws
-                .stack_name
-                .clone()
-                .unwrap_or_else(|| format!("{}-pipeline", config.app.name));
-            runtime.block_on(async {
-                tokio::select! {
-                    code = commands::aws::run(command, &config, &aws, stack.clone(), &printer) => code,
-                    _ = tokio::signal::ctrl_c() => {
-                        printer.error(&format!(
-                            "interrupted: any operation already started continues in AWS; watch it with `shipline status --stack-name {stack}` or in the CloudFormation console"
-                        ));
-                        ExitCode::from(EXIT_INTERRUPTED)
-                    }
-                }
-            })
+            commands::plan::run(config, &options, aws, printer).await
+        }
+        Command::Deploy {
+            template,
+            staging_bucket,
+            ..
+        } => {
+            let options = TemplateOptions {
+                file: template,
+                staging_bucket,
+            };
+            commands::deploy::run(config, &options, aws, printer).await
+        }
+        Command::Status { .. } => commands::status::run(config, aws).await,
+        Command::Rollback { stage, .. } => {
+            commands::rollback::run(config, &stage, aws, printer).await
+        }
+        Command::Destroy { delete_data, .. } => {
+            commands::destroy::run(delete_data, aws, printer).await
         }
     }
 }

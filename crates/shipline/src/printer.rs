@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cloudformation::{Answer, Ui};
+use crate::commands::{Failure, Output};
 
 pub struct Printer {
     pub json: bool,
@@ -46,6 +47,28 @@ impl Printer {
 
     pub fn error(&self, text: &str) {
         eprintln!("error: {text}");
+    }
+
+    /// A command's result: its data on stdout (JSON with `--json`), its notes on stderr.
+    pub fn output(&self, output: &Output) {
+        if self.json {
+            self.data(&serde_json::to_string_pretty(&output.json).expect("JSON"));
+        } else {
+            for line in &output.lines {
+                self.data(line);
+            }
+        }
+        for note in &output.notes {
+            self.note(note);
+        }
+    }
+
+    /// A command's failure: on stderr, and as `{"error": {...}}` on stdout with `--json`.
+    pub fn failure(&self, failure: &Failure) {
+        if self.json {
+            self.data(&serde_json::to_string_pretty(&failure.json()).expect("JSON"));
+        }
+        self.error(&failure.message());
     }
 
     /// Reads one answer line on a terminal, or None when there is no terminal to ask on.

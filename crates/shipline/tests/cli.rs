@@ -543,3 +543,25 @@ fn rollback_of_an_unknown_stage_names_the_stages() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--stage prod: not a promotion stage of this pipeline; its stages are dev, staging, production"));
 }
+
+#[test]
+fn json_errors_are_objects_with_the_exit_code_config_errors_with_their_location() {
+    let run = Run::new("json-errors").with_config("[logs]\nretention_days = 8\n");
+    let out = offline(&run, &["plan", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let error: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(error["error"]["exit_code"], 2);
+    assert_eq!(error["error"]["file"], "shipline.toml");
+    assert_eq!(error["error"]["line"], 2);
+    assert_eq!(error["error"]["key"], "logs.retention_days");
+    let run = Run::new("json-placeholder");
+    let out = offline(&run, &["deploy", "--json", "--region", "us-east-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let error: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("placeholder repository")
+    );
+}

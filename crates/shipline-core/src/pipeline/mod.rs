@@ -74,6 +74,8 @@ pub mod ids {
 
 /// Physical names derived from the app name (validated to fit every service's limits).
 pub struct Names {
+    /// The default stack name (`--stack-name` overrides it).
+    pub stack: String,
     pub repository: String,
     pub build_project: String,
     pub pipeline: String,
@@ -92,6 +94,7 @@ pub struct Names {
 impl Names {
     pub fn for_app(app: &str) -> Self {
         Names {
+            stack: format!("{app}-pipeline"),
             repository: app.to_owned(),
             build_project: format!("{app}-build"),
             pipeline: format!("{app}-pipeline"),

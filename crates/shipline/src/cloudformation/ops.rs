@@ -1,6 +1,8 @@
 //! The operations: [`plan`], [`deploy`], [`status`], [`destroy`]. Each reads the stack's state
 //! first and never makes a call that conflicts with an operation already running.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_cloudformation::types::ChangeSetType;
 use serde::Serialize;
 
@@ -18,7 +20,8 @@ pub struct Applied {
     /// Final stack status (deploy), or "PLANNED" / "NO_CHANGES".
     pub status: String,
     pub changes: Vec<ResourceChange>,
-    pub outputs: Vec<(String, String)>,
+    /// Stack outputs by name (`jq .outputs.RepositoryUri`).
+    pub outputs: BTreeMap<String, String>,
 }
 
 /// Result of `status`.
@@ -28,7 +31,8 @@ pub struct Status {
     pub status: String,
     pub reason: Option<String>,
     pub recent_events: Vec<String>,
-    pub outputs: Vec<(String, String)>,
+    /// Stack outputs by name.
+    pub outputs: BTreeMap<String, String>,
 }
 
 /// Result of `destroy`.
@@ -190,9 +194,9 @@ async fn prepare(
     }
 }
 
-async fn outputs(session: &Session) -> Result<Vec<(String, String)>, DeployError> {
+async fn outputs(session: &Session) -> Result<BTreeMap<String, String>, DeployError> {
     let current = stack::describe(&session.client, &session.stack).await?;
-    let mut outputs: Vec<(String, String)> = current
+    Ok(current
         .iter()
         .flat_map(|s| s.outputs())
         .map(|o| {
@@ -201,9 +205,7 @@ async fn outputs(session: &Session) -> Result<Vec<(String, String)>, DeployError
                 o.output_value().unwrap_or("").to_owned(),
             )
         })
-        .collect();
-    outputs.sort();
-    Ok(outputs)
+        .collect())
 }
 
 fn print_changes(ui: &dyn Ui, set: &ChangeSet) {
@@ -247,7 +249,7 @@ pub async fn plan(
             stack: session.stack.clone(),
             status: "NO_CHANGES".into(),
             changes: vec![],
-            outputs: vec![],
+            outputs: BTreeMap::new(),
         }),
         Planned::Changes(set) => {
             print_changes(ui, &set);
@@ -256,7 +258,7 @@ pub async fn plan(
                 stack: session.stack.clone(),
                 status: "PLANNED".into(),
                 changes: set.changes,
-                outputs: vec![],
+                outputs: BTreeMap::new(),
             })
         }
     }

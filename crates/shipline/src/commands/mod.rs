@@ -1,15 +1,106 @@
-//! One module per command. Each takes typed options, does one operation and returns data or
-//! an error; `main` maps the result to an exit code.
+//! One module per command. Each takes typed options, does one operation, and returns an
+//! [`Output`] (what to print, as text and as JSON) or a [`Failure`]; only `main` turns either
+//! into bytes and an exit code.
 
-// A config error is built once per run; its size does not matter.
-#![allow(clippy::result_large_err)]
-
-pub mod aws;
+mod aws;
+pub mod deploy;
+pub mod destroy;
+pub mod plan;
+pub mod rollback;
+pub mod status;
 pub mod synth;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+use serde_json::{Value, json};
 use shipline_core::{Config, ConfigError};
+
+use crate::cloudformation::error::DeployError;
+
+pub use aws::Aws;
+
+/// What a command reports: lines for stdout (text), the same data as a JSON object
+/// (`--json`), and notes for stderr.
+#[derive(Debug)]
+pub struct Output {
+    pub json: Value,
+    pub lines: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl Output {
+    pub fn new(data: &impl Serialize, lines: Vec<String>) -> Self {
+        Output {
+            json: serde_json::to_value(data).expect("reports serialize"),
+            lines,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// `shipline.toml` is wrong.
+    Config(Box<ConfigError>),
+    /// Bad input found before any AWS request: flags, template file, region, placeholder.
+    BadInput(String),
+    /// The operation failed, or was refused or cancelled.
+    Failed(String),
+    /// Ctrl-C: shipline stopped waiting; an operation already started goes on in AWS.
+    Interrupted { stack: String },
+}
+
+impl From<DeployError> for Failure {
+    fn from(err: DeployError) -> Self {
+        Failure::Failed(err.to_string())
+    }
+}
+
+impl Failure {
+    /// The process exit code, the one place that decides it: 1 the operation failed, 2 bad
+    /// input, 130 interrupted (128 + SIGINT, as shells report it).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Failed(_) => 1,
+            Failure::Config(_) | Failure::BadInput(_) => 2,
+            Failure::Interrupted { .. } => 130,
+        }
+    }
+
+    /// The one-line (config errors: located, multi-line) message for stderr.
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Config(err) => err.to_string(),
+            Failure::BadInput(message) | Failure::Failed(message) => message.clone(),
+            Failure::Interrupted { stack } => format!(
+                "interrupted: any operation already started continues in AWS; watch it with `shipline status --stack-name {stack}` or in the CloudFormation console"
+            ),
+        }
+    }
+
+    /// `{"error": {...}}` for `--json`: the message, the exit code, and for config errors
+    /// where the problem is.
+    pub fn json(&self) -> Value {
+        let mut error = json!({ "message": self.message(), "exit_code": self.exit_code() });
+        if let Failure::Config(err) = self {
+            error["message"] = json!(err.message);
+            error["file"] = json!(err.file);
+            error["line"] = json!(err.position.map(|p| p.0));
+            error["column"] = json!(err.position.map(|p| p.1));
+            error["key"] = json!(err.key);
+            error["help"] = json!(err.help);
+        }
+        json!({ "error": error })
+    }
+}
 
 /// Where the config came from, for messages.
 pub enum ConfigSource {
@@ -19,6 +110,7 @@ pub enum ConfigSource {
 
 /// The config to use: `--config PATH` (must exist), else `./shipline.toml` if present, else
 /// the embedded default pipeline.
+#[allow(clippy::result_large_err)] // built once per run, boxed right after
 pub fn load_config(explicit: Option<&Path>) -> Result<(Config, ConfigSource), ConfigError> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
@@ -58,6 +150,15 @@ pub fn next_steps(config: &Config, region: &str) -> String {
     steps
 }
 
+/// The names of the promotion stages, in order.
+fn stage_names(config: &Config) -> Vec<String> {
+    config
+        .promotion_stages()
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +180,20 @@ mod tests {
             steps.contains("https://github.com/acme/orders/settings/hooks/new"),
             "{steps}"
         );
+    }
+
+    #[test]
+    fn failures_map_to_exit_codes_and_json_errors() {
+        let err = Config::parse("shipline.toml", "[logs]\nretention_days = 8\n").unwrap_err();
+        let json = Failure::Config(Box::new(err)).json();
+        assert_eq!(json["error"]["exit_code"], 2);
+        assert_eq!(json["error"]["line"], 2);
+        assert_eq!(json["error"]["key"], "logs.retention_days");
+        assert!(json["error"]["help"].as_str().unwrap().contains("3653"));
+        assert_eq!(
+            Failure::Failed("x".into()).json(),
+            json!({ "error": { "message": "x", "exit_code": 1 } })
+        );
+        assert_eq!(Failure::BadInput("y".into()).exit_code(), 2);
     }
 }

@@ -1,0 +1,37 @@
+//! `shipline deploy`: a change set, shown, confirmed and executed, with the stack's events
+//! streamed; the outputs and what is left to do by hand.
+
+use shipline_core::Config;
+
+use super::template::{self, TemplateOptions};
+use super::{Aws, Failure, Output, next_steps};
+use crate::cloudformation::ops;
+use crate::printer::Printer;
+
+pub async fn run(
+    config: &Config,
+    options: &TemplateOptions,
+    aws: &Aws,
+    printer: &Printer,
+) -> Result<Output, Failure> {
+    let template = template::prepare(config, options, aws, printer).await?;
+    let applied = ops::deploy(&aws.session, &template, printer).await?;
+    let mut lines = vec![match applied.status.as_str() {
+        "NO_CHANGES" => format!("stack {}: no changes", applied.stack),
+        status => format!("stack {}: {status}", applied.stack),
+    }];
+    lines.extend(
+        applied
+            .outputs
+            .iter()
+            .map(|(key, value)| format!("  {key:<24} {value}")),
+    );
+    let mut output = Output::new(&applied, lines);
+    if applied.status != "NO_CHANGES" {
+        let steps = next_steps(config, aws.region.as_deref().unwrap_or("<region>"));
+        if !steps.is_empty() {
+            output = output.note(steps.trim_end());
+        }
+    }
+    Ok(output)
+}
