@@ -8,6 +8,7 @@ log groups, roles, functions, secret, bus, rule — is deployed as synthesized.
 
 Usage: python moto_template.py < template.json > reduced.json
 """
+
 import json
 import re
 import sys
@@ -48,7 +49,9 @@ def reduce(template):
                 removed.add(lid)
                 changed = True
     template["Resources"] = {lid: r for lid, r in resources.items() if lid not in removed}
-    template["Outputs"] = {k: o for k, o in template.get("Outputs", {}).items() if not (references(o["Value"]) & removed)}
+    template["Outputs"] = {
+        k: o for k, o in template.get("Outputs", {}).items() if not (references(o["Value"]) & removed)
+    }
     # moto's KMS reads CloudFormation tags in the KMS API's shape (TagKey/TagValue) and fails on
     # the {Key, Value} shape CloudFormation documents for AWS::KMS::Key; drop them for moto.
     for resource in template["Resources"].values():

@@ -9,6 +9,7 @@ lifecycle: deploy (create) -> status -> deploy again (no-op, API calls counted) 
 with --delete-data (refused without --yes off a terminal; then repository and every object
 version gone).
 """
+
 import json
 import os
 import pathlib
@@ -48,20 +49,33 @@ def moto(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def env(moto):
-    values = {**os.environ, "AWS_ENDPOINT_URL": moto["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
-              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-              "SHIPLINE_POLL_MS": "100"}
+    values = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto["endpoint"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SHIPLINE_POLL_MS": "100",
+    }
     values.pop("AWS_PROFILE", None)
     return values
 
 
 def aws(moto, service):
-    return boto3.client(service, endpoint_url=moto["endpoint"], region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service,
+        endpoint_url=moto["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def shipline(workdir, env, *args):
-    return subprocess.run([BIN, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [BIN, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
 
 
 def reduced_template(workdir, env, retention, app="orders"):
@@ -115,7 +129,8 @@ def test_deploy_lifecycle(tmp_path, moto, env):
     planned = json.loads(plan.stdout)
     assert planned["status"] == "PLANNED"
     assert {"action": "Modify", "logical_id": "BuildLogGroup"}.items() <= next(
-        c for c in planned["changes"] if c["logical_id"] == "BuildLogGroup").items()
+        c for c in planned["changes"] if c["logical_id"] == "BuildLogGroup"
+    ).items()
     assert retention_of(moto, "/aws/codebuild/orders-build") == 7, "plan must not change anything"
 
     updated = shipline(tmp_path, env, "deploy", "--yes", "--template", str(v2))
@@ -153,7 +168,7 @@ def test_aws_errors_are_one_clear_line(tmp_path, env):
     unreachable = {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
     result = shipline(tmp_path, unreachable, "status")
     assert result.returncode == 1
-    lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, result.stderr
     assert "could not reach AWS" in lines[0] or "did not answer" in lines[0], lines[0]
 
@@ -163,12 +178,27 @@ def test_destroy_delete_data_removes_images_and_every_object_version(tmp_path, m
     created = shipline(tmp_path, env, "deploy", "--yes", "--template", str(template))
     assert created.returncode == 0, created.stderr
     ecr, s3 = aws(moto, "ecr"), aws(moto, "s3")
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
-                                      "digest": "sha256:" + "4" * 64}, "layers": []})
-    ecr.put_image(repositoryName="billing", imageManifest=manifest, imageTag="abc1234",
-                  imageManifestMediaType="application/vnd.oci.image.manifest.v1+json")
-    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("billing-pipeline-artifactbucket"))
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "size": 2,
+                "digest": "sha256:" + "4" * 64,
+            },
+            "layers": [],
+        }
+    )
+    ecr.put_image(
+        repositoryName="billing",
+        imageManifest=manifest,
+        imageTag="abc1234",
+        imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
+    )
+    bucket = next(
+        b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("billing-pipeline-artifactbucket")
+    )
     # moto's CloudFormation ignores VersioningConfiguration; turn it on as AWS would have.
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     for body in (b"v1", b"v2"):  # two versions of one key, then a delete marker
@@ -224,7 +254,9 @@ def test_templates_over_the_inline_limit_go_through_a_staging_bucket(tmp_path, m
     assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"]["Days"] == 1
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerEnforced"}
+    ]
     # The stack holds the large template, tags and all.
     body = aws(moto, "cloudformation").get_template(StackName="large-pipeline")["TemplateBody"]
     body = body if isinstance(body, dict) else json.loads(body)
@@ -240,8 +272,9 @@ def test_templates_over_the_inline_limit_go_through_a_staging_bucket(tmp_path, m
 
     # A bucket named in shipline.toml is used as is (and --staging-bucket wins over it).
     s3.create_bucket(Bucket="team-cfn-templates")
-    (tmp_path / "shipline.toml").write_text(BIG_CONFIG.format(retention=7, app="large")
-                                             + '[deploy]\nstaging_bucket = "team-cfn-templates"\n')
+    (tmp_path / "shipline.toml").write_text(
+        BIG_CONFIG.format(retention=7, app="large") + '[deploy]\nstaging_bucket = "team-cfn-templates"\n'
+    )
     configured = shipline(tmp_path, env, "plan", "--template", str(big))
     assert configured.returncode == 0, configured.stderr
     assert "uploaded to s3://team-cfn-templates/large-pipeline/template-" in configured.stderr
@@ -262,8 +295,17 @@ def test_plan_accepts_each_synth_output_for_every_config(tmp_path, moto, env, fm
         synth = shipline(tmp_path, env, "--config", str(config), "synth", "--format", fmt)
         assert synth.returncode == 0, synth.stderr
         out.write_text(synth.stdout)
-        result = shipline(tmp_path, env, "--config", str(config), "plan", "--template", str(out),
-                          "--stack-name", f"accept-{config.stem.replace('.', '-')}-{fmt}")
+        result = shipline(
+            tmp_path,
+            env,
+            "--config",
+            str(config),
+            "plan",
+            "--template",
+            str(out),
+            "--stack-name",
+            f"accept-{config.stem.replace('.', '-')}-{fmt}",
+        )
         assert result.returncode != 2, f"{config.name} ({fmt}): {result.stderr}"
         assert "cannot read the template" not in result.stderr
 
@@ -279,14 +321,25 @@ def test_the_aws_cli_route_deploys_a_large_template_with_s3_bucket(tmp_path, mot
     template.write_text(yaml_dump(moto_template.reduce(full)))
     aws(moto, "s3").create_bucket(Bucket="my-cfn-templates")
     cli = pathlib.Path(sys.executable).parent / "aws"
-    base = [str(cli), "cloudformation", "deploy", "--template-file", str(template),
-            "--stack-name", "clirte-pipeline", "--capabilities", "CAPABILITY_IAM"]
+    base = [
+        str(cli),
+        "cloudformation",
+        "deploy",
+        "--template-file",
+        str(template),
+        "--stack-name",
+        "clirte-pipeline",
+        "--capabilities",
+        "CAPABILITY_IAM",
+    ]
     # The CLI points TemplateURL at the S3 endpoint, path style; moto reads such URLs back only
     # when their host is `localhost`.
     env = {**env, "AWS_ENDPOINT_URL": moto["endpoint"].replace("127.0.0.1", "localhost")}
     refused = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "51,200 bytes" in refused.stderr, refused.stderr
-    deployed = subprocess.run([*base, "--s3-bucket", "my-cfn-templates"], env=env, capture_output=True, text=True, timeout=120)
+    deployed = subprocess.run(
+        [*base, "--s3-bucket", "my-cfn-templates"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert deployed.returncode == 0, deployed.stderr
     status = aws(moto, "cloudformation").describe_stacks(StackName="clirte-pipeline")["Stacks"][0]["StackStatus"]
     assert status == "CREATE_COMPLETE"
@@ -294,9 +347,11 @@ def test_the_aws_cli_route_deploys_a_large_template_with_s3_bucket(tmp_path, mot
 
 def yaml_load(text):
     import yaml
+
     return yaml.load(text, Loader=yaml.SafeLoader)
 
 
 def yaml_dump(value):
     import yaml
+
     return yaml.safe_dump(value, width=1_000_000)

@@ -5,9 +5,9 @@ make, and fails the way they fail:
 
 - `docker login --username U --password-stdin REGISTRY`: reads the password from stdin; an empty
   password fails (docker would prompt: "Cannot perform an interactive login from a non TTY
-  device", e.g. when `aws ecr get-login-password` failed on the left of the pipe); for an ECR registry the password must be the one ECR's
-  GetAuthorizationToken hands out (what `aws ecr get-login-password` prints), else the registry
-  answers 400 as ECR does.
+  device", e.g. when `aws ecr get-login-password` failed on the left of the pipe); for an ECR
+  registry the password must be the one ECR's GetAuthorizationToken hands out (what
+  `aws ecr get-login-password` prints), else the registry answers 400 as ECR does.
 - `docker build [-f FILE] [-t TAG]... CONTEXT`: CONTEXT must be a directory, FILE (relative to the
   working directory, default CONTEXT/Dockerfile) must exist, every tag must be a valid reference.
   Records an image whose manifest differs per build (a fresh config blob), so digests differ.
@@ -21,6 +21,7 @@ Every invocation is appended to $DOCKER_STANDIN_LOG as one JSON line {argv, cwd,
 exit 125 ("unknown flag"), like docker, so a buildspec using something not modelled here fails
 loudly instead of passing silently.
 """
+
 import base64
 import hashlib
 import json
@@ -104,8 +105,11 @@ def ecr_client(region):
 
 
 def login(args):
-    options, positionals = parse(args, {"-u": "username", "--username": "username", "-p": "password",
-                                        "--password": "password"}, {"--password-stdin": "stdin"})
+    options, positionals = parse(
+        args,
+        {"-u": "username", "--username": "username", "-p": "password", "--password": "password"},
+        {"--password-stdin": "stdin"},
+    )
     if len(positionals) != 1:
         raise Fail("the stand-in needs exactly one SERVER argument for login", 125)
     server = re.sub(r"^https?://", "", positionals[0]).rstrip("/")
@@ -123,7 +127,9 @@ def login(args):
         token = ecr_client(host.group(2)).get_authorization_token()["authorizationData"][0]["authorizationToken"]
         user, _, expected = base64.b64decode(token).decode().partition(":")
         if (username, password) != (user, expected):
-            raise Fail(f"Error response from daemon: login attempt to https://{server}/v2/ failed with status: 400 Bad Request")
+            raise Fail(
+                f"Error response from daemon: login attempt to https://{server}/v2/ failed with status: 400 Bad Request"
+            )
     logins = load("logins.json", [])
     logins.append(server)
     save("logins.json", logins)
@@ -131,13 +137,24 @@ def login(args):
 
 
 def build(args):
-    options, positionals = parse(args, {
-        "-f": "file", "--file": "file", "-t": "tag", "--tag": "tag", "--build-arg": "build_arg",
-        "--platform": "platform", "--target": "target", "--label": "label", "--progress": "progress",
-        "--cache-from": "cache_from",
-    }, {"--pull": "pull", "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"})
+    options, positionals = parse(
+        args,
+        {
+            "-f": "file",
+            "--file": "file",
+            "-t": "tag",
+            "--tag": "tag",
+            "--build-arg": "build_arg",
+            "--platform": "platform",
+            "--target": "target",
+            "--label": "label",
+            "--progress": "progress",
+            "--cache-from": "cache_from",
+        },
+        {"--pull": "pull", "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"},
+    )
     if len(positionals) != 1:
-        raise Fail(f'"docker build" requires exactly 1 argument.\nUsage:  docker build [OPTIONS] PATH | URL | -', 1)
+        raise Fail('"docker build" requires exactly 1 argument.\nUsage:  docker build [OPTIONS] PATH | URL | -', 1)
     context = positionals[0]
     if not os.path.isdir(context):
         raise Fail(f'ERROR: unable to prepare context: path "{context}" not found')
@@ -151,17 +168,36 @@ def build(args):
         recipe = handle.read()
     # The config blob changes with every build (docker records the creation time), so every
     # build yields a distinct manifest and digest.
-    config = json.dumps({"architecture": "amd64", "os": "linux", "created": time.time_ns(), "build": uuid.uuid4().hex,
-                         "config": {"Labels": {"dockerfile.sha256": hashlib.sha256(recipe).hexdigest()}},
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": time.time_ns(),
+            "build": uuid.uuid4().hex,
+            "config": {"Labels": {"dockerfile.sha256": hashlib.sha256(recipe).hexdigest()}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }
+    ).encode()
     layer = hashlib.sha256(recipe + os.path.abspath(context).encode()).hexdigest()
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": DOCKER_V2,
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
-                   "digest": "sha256:" + hashlib.sha256(config).hexdigest()},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1024,
-                    "digest": "sha256:" + layer}],
-    }, indent=3)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_V2,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": len(config),
+                "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 1024,
+                    "digest": "sha256:" + layer,
+                }
+            ],
+        },
+        indent=3,
+    )
     images = load("images.json", {})
     for tag in tags:
         images[tag] = manifest
@@ -192,20 +228,30 @@ def push(args):
 
     digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
     try:
-        ecr_client(host.group(2)).put_image(registryId=host.group(1), repositoryName=repository, imageManifest=manifest,
-                                            imageManifestMediaType=DOCKER_V2, imageTag=tag, imageDigest=digest)
+        ecr_client(host.group(2)).put_image(
+            registryId=host.group(1),
+            repositoryName=repository,
+            imageManifest=manifest,
+            imageManifestMediaType=DOCKER_V2,
+            imageTag=tag,
+            imageDigest=digest,
+        )
     except ClientError as err:
         code = err.response["Error"]["Code"]
         if code == "ImageAlreadyExistsException":
             pass  # the same manifest under the same tag: docker reports the layers exist and succeeds
         elif code == "ImageTagAlreadyExistsException":
-            raise Fail(f"tag invalid: The image tag '{tag}' already exists in the '{repository}' repository "
-                       "and cannot be overwritten because the tag is immutable.")
+            raise Fail(
+                f"tag invalid: The image tag '{tag}' already exists in the '{repository}' repository "
+                "and cannot be overwritten because the tag is immutable."
+            ) from None
         elif code == "RepositoryNotFoundException":
-            raise Fail(f"name unknown: The repository with name '{repository}' does not exist in the registry "
-                       f"with id '{host.group(1)}'")
+            raise Fail(
+                f"name unknown: The repository with name '{repository}' does not exist in the registry "
+                f"with id '{host.group(1)}'"
+            ) from None
         else:
-            raise Fail(f"{code}: {err.response['Error'].get('Message', '')}")
+            raise Fail(f"{code}: {err.response['Error'].get('Message', '')}") from None
     print(f"{tag}: digest: {digest} size: {len(manifest)}")
 
 

@@ -76,6 +76,7 @@ connection is taken as AVAILABLE), the S3 artifact store (artifacts are local di
 lifecycle policies, SNS/KMS notifications and the notification rules, Lambda's runtime version
 (the code runs under this Python), and timing (no action is slow enough to time out).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -121,6 +122,7 @@ class ActionFailed(Exception):
 # CloudFormation: physical names and intrinsic functions
 # --------------------------------------------------------------------------------------------
 
+
 class Stack:
     """The synthesized template as deployed in the simulated account: Ref/GetAtt values."""
 
@@ -133,8 +135,13 @@ class Stack:
         if logical in self.overrides:
             return self.overrides[logical]
         if logical.startswith("AWS::"):
-            return {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                    "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "sim-stack"}[logical]
+            return {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackName": "sim-stack",
+            }[logical]
         resource = self.resources[logical]
         props, kind = resource.get("Properties", {}), resource["Type"]
         # What Ref returns, per the CloudFormation resource reference of each type.
@@ -176,7 +183,7 @@ class Stack:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -205,8 +212,11 @@ class Stack:
 
     def find(self, kind, **properties):
         """The logical id of the one resource of `kind` whose resolved properties match."""
-        found = [k for k, r in self.by_type(kind).items()
-                 if all(self.resolve(r["Properties"].get(p)) == v for p, v in properties.items())]
+        found = [
+            k
+            for k, r in self.by_type(kind).items()
+            if all(self.resolve(r["Properties"].get(p)) == v for p, v in properties.items())
+        ]
         return found[0] if len(found) == 1 else None
 
 
@@ -214,9 +224,11 @@ class Stack:
 # ECR as moto holds it, plus what ECR does by itself (scan on push)
 # --------------------------------------------------------------------------------------------
 
+
 def aws_client(endpoint, service):
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 class Ecr:
@@ -229,13 +241,20 @@ class Ecr:
         self.name = props["RepositoryName"]
         self.uri = stack.get_att(logical, "RepositoryUri")
         self.scan_on_push = props.get("ImageScanningConfiguration", {}).get("ScanOnPush", False)
-        request = {"repositoryName": self.name, "imageTagMutability": props.get("ImageTagMutability", "MUTABLE"),
-                   "imageScanningConfiguration": {"scanOnPush": self.scan_on_push}}
+        request = {
+            "repositoryName": self.name,
+            "imageTagMutability": props.get("ImageTagMutability", "MUTABLE"),
+            "imageScanningConfiguration": {"scanOnPush": self.scan_on_push},
+        }
         filters = props.get("ImageTagMutabilityExclusionFilters")
         if filters:
             request["imageTagMutabilityExclusionFilters"] = [
-                {"filterType": f["ImageTagMutabilityExclusionFilterType"], "filter": f["ImageTagMutabilityExclusionFilterValue"]}
-                for f in filters]
+                {
+                    "filterType": f["ImageTagMutabilityExclusionFilterType"],
+                    "filter": f["ImageTagMutabilityExclusionFilterValue"],
+                }
+                for f in filters
+            ]
         created = self.client.create_repository(**request)["repository"]
         if created["repositoryUri"] != self.uri:
             raise NotModelled(f"moto's repository URI {created['repositoryUri']} is not the simulated {self.uri}")
@@ -246,7 +265,9 @@ class Ecr:
     def digest(self, tag):
         """The digest `tag` points at in ECR, or None."""
         try:
-            return self.client.describe_images(repositoryName=self.name, imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"]
+            return self.client.describe_images(repositoryName=self.name, imageIds=[{"imageTag": tag}])["imageDetails"][
+                0
+            ]["imageDigest"]
         except self.client.exceptions.ImageNotFoundException:
             return None
 
@@ -269,15 +290,23 @@ class Ecr:
             for _, severity in found:
                 counts[severity] = counts.get(severity, 0) + 1
             result = {
-                "registryId": ACCOUNT, "repositoryName": self.name,
+                "registryId": ACCOUNT,
+                "repositoryName": self.name,
                 "imageId": {"imageDigest": digest},
                 "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
-                "imageScanFindings": {"findings": [{"name": fid, "severity": sev, "uri": f"https://nvd.nist.gov/vuln/detail/{fid}"}
-                                                   for fid, sev in found],
-                                      "findingSeverityCounts": counts},
+                "imageScanFindings": {
+                    "findings": [
+                        {"name": fid, "severity": sev, "uri": f"https://nvd.nist.gov/vuln/detail/{fid}"}
+                        for fid, sev in found
+                    ],
+                    "findingSeverityCounts": counts,
+                },
             }
-            response = requests.post(f"{self.endpoint}/moto-api/static/ecr/scan-finding-results",
-                                     json={"results": [result], "region": REGION}, timeout=10)
+            response = requests.post(
+                f"{self.endpoint}/moto-api/static/ecr/scan-finding-results",
+                json={"results": [result], "region": REGION},
+                timeout=10,
+            )
             response.raise_for_status()
             self.client.start_image_scan(repositoryName=self.name, imageId={"imageDigest": digest})
 
@@ -298,7 +327,7 @@ def parse_buildspec(text):
     try:
         spec = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise BuildspecError(f"YAML_FILE_ERROR: {err}")
+        raise BuildspecError(f"YAML_FILE_ERROR: {err}") from None
     if not isinstance(spec, dict) or str(spec.get("version")) != "0.2":
         raise BuildspecError("YAML_FILE_ERROR: the buildspec must be a mapping with version 0.2")
     unknown = set(spec) - {"version", "env", "phases", "artifacts"}
@@ -327,10 +356,14 @@ def parse_buildspec(text):
             raise NotModelled(f"on-failure {phase['on-failure']!r}")
         for index, command in enumerate(phase.get("commands") or []):
             if isinstance(command, dict):
-                raise BuildspecError(f"YAML_FILE_ERROR: Expected Commands[{index}] to be of string type: found subkeys "
-                                     f"instead (phase {phase_name}: {command!r})")
+                raise BuildspecError(
+                    f"YAML_FILE_ERROR: Expected Commands[{index}] to be of string type: found subkeys "
+                    f"instead (phase {phase_name}: {command!r})"
+                )
             if not isinstance(command, str):
-                raise BuildspecError(f"YAML_FILE_ERROR: Expected Commands[{index}] to be of string type (phase {phase_name})")
+                raise BuildspecError(
+                    f"YAML_FILE_ERROR: Expected Commands[{index}] to be of string type (phase {phase_name})"
+                )
     artifacts = spec.get("artifacts") or {}
     if set(artifacts) - {"files", "name"}:
         raise NotModelled(f"artifacts keys {sorted(set(artifacts) - {'files', 'name'})}")
@@ -352,13 +385,17 @@ def continues_after_failure(spec, phase):
 
 def build_script(spec):
     """One bash script running every phase's commands in order, each followed by a status check."""
-    out = ['__cb_phase=none; __cb_command=0',
-           '__cb_note() { printf \'%s %s %s %s\\n\' "$1" "$2" "$3" "$4" >> "$__CB_STATUS"; }',
-           "trap '__cb_note EXIT \"$__cb_phase\" \"$__cb_command\" \"$?\"' EXIT",
-           'cd "$CODEBUILD_SRC_DIR" || exit 1']
+    out = [
+        "__cb_phase=none; __cb_command=0",
+        '__cb_note() { printf \'%s %s %s %s\\n\' "$1" "$2" "$3" "$4" >> "$__CB_STATUS"; }',
+        'trap \'__cb_note EXIT "$__cb_phase" "$__cb_command" "$?"\' EXIT',
+        'cd "$CODEBUILD_SRC_DIR" || exit 1',
+    ]
     exported = (spec.get("env") or {}).get("exported-variables") or []
     finish = ["__cb_finish() {"]
-    finish += [f'  if [ -n "${{{n}+set}}" ]; then printf \'%s=%s\\0\' {n} "${{{n}}}" >> "$__CB_EXPORTS"; fi' for n in exported]
+    finish += [
+        f'  if [ -n "${{{n}+set}}" ]; then printf \'%s=%s\\0\' {n} "${{{n}}}" >> "$__CB_EXPORTS"; fi' for n in exported
+    ]
     finish += ["  trap - EXIT", "  exit 0", "}"]
     out += finish
     for phase, commands in phase_commands(spec):
@@ -368,8 +405,10 @@ def build_script(spec):
             out.append(f"__cb_phase={phase}; __cb_command={number}")
             out.append(f"printf '[Container] Running command %s\\n' {quoted} >&2")
             out.append(command.rstrip("\n"))
-            out.append(f'__cb_s=$?; if [ "$__cb_s" -ne 0 ]; then printf \'[Container] Command did not exit successfully %s '
-                       f'exit status %s\\n\' {quoted} "$__cb_s" >&2; return "$__cb_s"; fi')
+            out.append(
+                f'__cb_s=$?; if [ "$__cb_s" -ne 0 ]; then printf \'[Container] Command did not exit successfully %s '
+                f'exit status %s\\n\' {quoted} "$__cb_s" >&2; return "$__cb_s"; fi'
+            )
         out.append("return 0")
         out.append("}")
     for phase, _ in phase_commands(spec):
@@ -409,19 +448,34 @@ def run_codebuild(buildspec_text, environment, source_dir, endpoint, workdir):
     home.mkdir()
     env = {
         "PATH": f"{HERE / 'standin'}:{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(home), "LANG": "C.UTF-8",
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(home / "no-config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
-        "CODEBUILD_SRC_DIR": str(src), "CODEBUILD_BUILD_SUCCEEDING": "1",
-        "DOCKER_STANDIN_PYTHON": sys.executable, "DOCKER_STANDIN_STATE": str(workdir / "docker"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": str(home / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+        "CODEBUILD_SRC_DIR": str(src),
+        "CODEBUILD_BUILD_SUCCEEDING": "1",
+        "DOCKER_STANDIN_PYTHON": sys.executable,
+        "DOCKER_STANDIN_STATE": str(workdir / "docker"),
         "DOCKER_STANDIN_LOG": str(docker_log),
-        "__CB_STATUS": str(status), "__CB_EXPORTS": str(exports),
+        "__CB_STATUS": str(status),
+        "__CB_EXPORTS": str(exports),
     }
     env.update((spec.get("env") or {}).get("variables") or {})  # lowest precedence
     env.update(environment)
-    process = subprocess.run(["bash", "-c", build_script(spec)], env=env, cwd=src, capture_output=True,
-                             text=True, timeout=120, stdin=subprocess.DEVNULL)
+    process = subprocess.run(
+        ["bash", "-c", build_script(spec)],
+        env=env,
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     log = process.stdout + process.stderr
     phases, failed, ended_early = {}, None, None
     for line in status.read_text().splitlines() if status.exists() else []:
@@ -435,7 +489,7 @@ def run_codebuild(buildspec_text, environment, source_dir, endpoint, workdir):
     if ended_early:
         phase, number, code = ended_early
         ran = [p for p, _ in phase_commands(spec)]
-        later = ran[ran.index(phase) + 1:] if phase in ran else []
+        later = ran[ran.index(phase) + 1 :] if phase in ran else []
         if code == 0 or (later and continues_after_failure(spec, phase)):
             raise NotModelled(f"command {number} of {phase} exited the shell (status {code}); CodeBuild would go on")
         phases[phase] = "FAILED"
@@ -454,8 +508,12 @@ def run_codebuild(buildspec_text, environment, source_dir, endpoint, workdir):
         for path in matches:
             artifacts[str(path.relative_to(src))] = path.read_bytes()
     docker = [json.loads(line) for line in docker_log.read_text().splitlines()] if docker_log.exists() else []
-    succeeded = not failed and not error and all(s == "SUCCEEDED" for s in phases.values()) and \
-        len(phases) == len(phase_commands(spec))
+    succeeded = (
+        not failed
+        and not error
+        and all(s == "SUCCEEDED" for s in phases.values())
+        and len(phases) == len(phase_commands(spec))
+    )
     return BuildResult(succeeded, phases, failed, exported, artifacts, log, docker, error)
 
 
@@ -465,8 +523,13 @@ def shellcheck(buildspec_text):
     findings = {}
     for phase, commands in phase_commands(spec):
         script = "#!/bin/bash\n" + "\n".join(c.rstrip("\n") for c in commands) + "\n"
-        result = subprocess.run([str(VENV_BIN / "shellcheck"), "--shell=bash", "--format=gcc", "-"], input=script,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(VENV_BIN / "shellcheck"), "--shell=bash", "--format=gcc", "-"],
+            input=script,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if result.returncode not in (0, 1):
             raise RuntimeError(f"shellcheck failed: {result.stderr}")
         findings[phase] = [line for line in result.stdout.splitlines() if line.strip()]
@@ -476,6 +539,7 @@ def shellcheck(buildspec_text):
 # --------------------------------------------------------------------------------------------
 # Lambda: the inline code, invoked in this process with its environment and AWS at moto
 # --------------------------------------------------------------------------------------------
+
 
 class AwsError(Exception):
     def __init__(self, code, message, status=400):
@@ -489,7 +553,9 @@ def check_constraints(shape, value, path):
     meta = shape.metadata
     if shape.type_name == "string" and isinstance(value, str):
         if len(value) < meta.get("min", 0) or len(value) > meta.get("max", len(value)):
-            raise AwsError("ValidationException", f"{path}: length {len(value)} outside [{meta.get('min', 0)}, {meta.get('max')}]")
+            raise AwsError(
+                "ValidationException", f"{path}: length {len(value)} outside [{meta.get('min', 0)}, {meta.get('max')}]"
+            )
         if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
             raise AwsError("ValidationException", f"{path}: {value!r} does not match {meta['pattern']}")
     elif shape.type_name == "integer" and isinstance(value, int):
@@ -519,8 +585,9 @@ class Function:
 
     def __init__(self, stack, logical, endpoint, services, faults=None):
         raw = stack.resources[logical]["Properties"]
-        props = stack.resolve({k: raw[k] for k in ("FunctionName", "Handler", "Runtime", "Timeout", "Environment", "Code")
-                               if k in raw})
+        props = stack.resolve(
+            {k: raw[k] for k in ("FunctionName", "Handler", "Runtime", "Timeout", "Environment", "Code") if k in raw}
+        )
         if not props.get("Runtime", "").startswith("python3"):
             raise NotModelled(f"{logical} runtime {props.get('Runtime')}")
         module_name, _, handler = props["Handler"].rpartition(".")
@@ -555,11 +622,17 @@ class Function:
                 parsed = answer(params)
             except AwsError as err:
                 self.calls.append((*key, params, err.code))
-                parsed = {"Error": {"Code": err.code, "Message": err.message}, "ResponseMetadata": {"HTTPStatusCode": err.status}}
+                parsed = {
+                    "Error": {"Code": err.code, "Message": err.message},
+                    "ResponseMetadata": {"HTTPStatusCode": err.status},
+                }
                 return AWSResponse("https://sim", err.status, {}, None), parsed
             if parsed is not None:
                 self.calls.append((*key, params, "ok"))
-                return AWSResponse("https://sim", 200, {}, None), {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
+                return AWSResponse("https://sim", 200, {}, None), {
+                    **parsed,
+                    "ResponseMetadata": {"HTTPStatusCode": 200},
+                }
         return None
 
     @contextlib.contextmanager
@@ -568,10 +641,18 @@ class Function:
         for key in [k for k in os.environ if k.startswith("AWS_")]:
             del os.environ[key]
         os.environ.update(self.environment)
-        os.environ.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": self.name,
-                           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_ENDPOINT_URL": self.endpoint, "AWS_CONFIG_FILE": os.devnull,
-                           "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+        os.environ.update(
+            {
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_LAMBDA_FUNCTION_NAME": self.name,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            }
+        )
         if hasattr(self, "session"):
             boto3.DEFAULT_SESSION = self.session
         try:
@@ -583,8 +664,11 @@ class Function:
 
     def invoke(self, event):
         """(return value, exception) of one invocation."""
-        context = types.SimpleNamespace(function_name=self.name, aws_request_id=str(uuid.uuid4()),
-                                        get_remaining_time_in_millis=lambda: self.timeout * 1000)
+        context = types.SimpleNamespace(
+            function_name=self.name,
+            aws_request_id=str(uuid.uuid4()),
+            get_remaining_time_in_millis=lambda: self.timeout * 1000,
+        )
         started = time.monotonic()
         with self.environment_of_the_function():
             try:
@@ -599,6 +683,7 @@ class Function:
 # --------------------------------------------------------------------------------------------
 # GitHub (the repository the Source action reads) and the webhook delivery
 # --------------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Commit:
@@ -627,8 +712,14 @@ class GitHubRepo:
                 tree.pop(path, None)
             else:
                 tree[path] = text
-        commit = Commit(hashlib.sha1(f"{branch}:{message}:{uuid.uuid4()}".encode()).hexdigest(), branch, message, tree,
-                        sorted(changes), datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+        commit = Commit(
+            hashlib.sha1(f"{branch}:{message}:{uuid.uuid4()}".encode()).hexdigest(),
+            branch,
+            message,
+            tree,
+            sorted(changes),
+            datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        )
         before = parent.id if parent else "0" * 40
         if not deleted:
             self.branches[branch] = commit
@@ -643,20 +734,36 @@ class GitHubRepo:
 
 def github_push_delivery(repo, commit, before, secret, deleted=False):
     """The Function URL event of GitHub's push delivery, signed with `secret` (X-Hub-Signature-256)."""
-    payload = {"ref": f"refs/heads/{commit.branch}", "before": before, "after": "0" * 40 if deleted else commit.id,
-               "deleted": deleted, "repository": {"full_name": repo.full_name}, "pusher": {"name": "octocat"},
-               "head_commit": None if deleted else {"id": commit.id, "message": commit.message, "modified": commit.changed}}
+    payload = {
+        "ref": f"refs/heads/{commit.branch}",
+        "before": before,
+        "after": "0" * 40 if deleted else commit.id,
+        "deleted": deleted,
+        "repository": {"full_name": repo.full_name},
+        "pusher": {"name": "octocat"},
+        "head_commit": None if deleted else {"id": commit.id, "message": commit.message, "modified": commit.changed},
+    }
     body = json.dumps(payload)
     signature = "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
-    return {"version": "2.0", "rawPath": "/", "isBase64Encoded": False, "body": body,
-            "headers": {"content-type": "application/json", "x-github-event": "push",
-                        "x-github-delivery": str(uuid.uuid4()), "x-hub-signature-256": signature},
-            "requestContext": {"http": {"method": "POST", "path": "/"}}}
+    return {
+        "version": "2.0",
+        "rawPath": "/",
+        "isBase64Encoded": False,
+        "body": body,
+        "headers": {
+            "content-type": "application/json",
+            "x-github-event": "push",
+            "x-github-delivery": str(uuid.uuid4()),
+            "x-hub-signature-256": signature,
+        },
+        "requestContext": {"http": {"method": "POST", "path": "/"}},
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # EventBridge
 # --------------------------------------------------------------------------------------------
+
 
 def event_matches(pattern, event):
     """EventBridge exact matching of `event` against `pattern` (no content filters)."""
@@ -680,9 +787,17 @@ def event_matches(pattern, event):
 
 def bus_event(entry):
     """The event EventBridge delivers for a PutEvents entry."""
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"], "source": entry["Source"],
-            "account": ACCOUNT, "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": REGION, "resources": entry.get("Resources", []), "detail": json.loads(entry["Detail"])}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": ACCOUNT,
+        "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": entry.get("Resources", []),
+        "detail": json.loads(entry["Detail"]),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -738,8 +853,10 @@ def filter_allows(criteria, values):
     if not criteria:
         return True
     includes, excludes = criteria.get("Includes"), criteria.get("Excludes", [])
-    return any((includes is None or any(glob_match(p, v) for p in includes)) and
-               not any(glob_match(p, v) for p in excludes) for v in values)
+    return any(
+        (includes is None or any(glob_match(p, v) for p in includes)) and not any(glob_match(p, v) for p in excludes)
+        for v in values
+    )
 
 
 @dataclasses.dataclass
@@ -816,7 +933,9 @@ class Pipeline:
             if result not in (None, "ROLLBACK", "FAIL"):
                 raise NotModelled(f"OnFailure {result}")
             if result == "ROLLBACK" and (self.props.get("PipelineType") != "V2" or stage is self.stages[0]):
-                problems.append(f"stage {stage['Name']}: rollback needs a V2 pipeline and is not allowed on the first stage")
+                problems.append(
+                    f"stage {stage['Name']}: rollback needs a V2 pipeline and is not allowed on the first stage"
+                )
             names = [a["Name"] for a in stage["Actions"]]
             if len(set(names)) != len(names):
                 problems.append(f"duplicate action names in {stage['Name']}")
@@ -825,11 +944,16 @@ class Pipeline:
                 for action in batch:
                     for artifact in action.get("InputArtifacts", []):
                         if artifact["Name"] not in seen_artifacts:
-                            problems.append(f"{stage['Name']}/{action['Name']}: input artifact {artifact['Name']} is not produced upstream")
+                            problems.append(
+                                f"{stage['Name']}/{action['Name']}: input artifact {artifact['Name']} "
+                                "is not produced upstream"
+                            )
                     for value in action.get("Configuration", {}).values():
                         for ref in references(str(value)):
                             if ref.partition(".")[0] not in namespaces:
-                                problems.append(f"{stage['Name']}/{action['Name']}: #{{{ref}}} names no upstream namespace")
+                                problems.append(
+                                    f"{stage['Name']}/{action['Name']}: #{{{ref}}} names no upstream namespace"
+                                )
                 for action in batch:
                     seen_artifacts |= {a["Name"] for a in action.get("OutputArtifacts", [])}
                     if action.get("Namespace"):
@@ -850,14 +974,18 @@ class Pipeline:
     def starts_for_push(self, commit):
         """How many executions CodePipeline itself starts for a push (triggers or change detection)."""
         source = self.source_action()
-        triggers = [t for t in self.props.get("Triggers", []) if t["GitConfiguration"]["SourceActionName"] == source["Name"]]
+        triggers = [
+            t for t in self.props.get("Triggers", []) if t["GitConfiguration"]["SourceActionName"] == source["Name"]
+        ]
         if triggers:
             starts = 0
             for trigger in triggers:
                 for push in trigger["GitConfiguration"].get("Push", []):
                     if push.get("Tags"):
                         continue  # a tag filter: branch pushes do not match it
-                    if filter_allows(push.get("Branches"), [commit.branch]) and filter_allows(push.get("FilePaths"), commit.changed):
+                    if filter_allows(push.get("Branches"), [commit.branch]) and filter_allows(
+                        push.get("FilePaths"), commit.changed
+                    ):
                         starts += 1
             return min(starts, 1)
         config = source["Configuration"]
@@ -923,10 +1051,17 @@ class Pipeline:
         run = ActionRun(stage["Name"], action["Name"], provider)
         execution.actions.append(run)
         try:
-            run.configuration = {k: resolve_variables(self.config_string(v), execution.namespaces)
-                                 for k, v in action.get("Configuration", {}).items()}
-            handler = {"CodeStarSourceConnection": self.source, "CodeBuild": self.codebuild, "Lambda": self.lambda_invoke,
-                       "Manual": self.approval, "InspectorScan": self.inspector_scan}.get(provider)
+            run.configuration = {
+                k: resolve_variables(self.config_string(v), execution.namespaces)
+                for k, v in action.get("Configuration", {}).items()
+            }
+            handler = {
+                "CodeStarSourceConnection": self.source,
+                "CodeBuild": self.codebuild,
+                "Lambda": self.lambda_invoke,
+                "Manual": self.approval,
+                "InspectorScan": self.inspector_scan,
+            }.get(provider)
             if handler is None:
                 raise NotModelled(f"action provider {provider}")
             variables, outputs = handler(action, run, execution)
@@ -936,7 +1071,7 @@ class Pipeline:
         run.status, run.variables = "Succeeded", variables
         if action.get("Namespace"):
             execution.namespaces[action["Namespace"]] = variables
-        for artifact, path in zip(action.get("OutputArtifacts", []), outputs):
+        for artifact, path in zip(action.get("OutputArtifacts", []), outputs, strict=False):
             execution.artifacts[artifact["Name"]] = path
         return True
 
@@ -961,9 +1096,14 @@ class Pipeline:
         execution.commit = commit
         out = pathlib.Path(tempfile.mkdtemp(prefix="source-", dir=self.workdir))
         self.github.checkout(commit, out)
-        variables = {"CommitId": commit.id, "BranchName": commit.branch, "FullRepositoryName": self.github.full_name,
-                     "ConnectionArn": config["ConnectionArn"], "AuthorDate": commit.author_date,
-                     "CommitMessage": commit.message}
+        variables = {
+            "CommitId": commit.id,
+            "BranchName": commit.branch,
+            "FullRepositoryName": self.github.full_name,
+            "ConnectionArn": config["ConnectionArn"],
+            "AuthorDate": commit.author_date,
+            "CommitMessage": commit.message,
+        }
         return variables, [out]
 
     def codebuild(self, action, run, execution):
@@ -986,12 +1126,14 @@ class Pipeline:
             if variable.get("type", "PLAINTEXT") != "PLAINTEXT":
                 raise NotModelled(f"environment variable type {variable['type']}")
             environment[variable["name"]] = variable["value"]  # the action's override the project's
-        environment.update({
-            "CODEBUILD_BUILD_ID": f"{project['Name']}:{uuid.uuid4()}",
-            "CODEBUILD_INITIATOR": f"codepipeline/{self.name}",
-            "CODEBUILD_RESOLVED_SOURCE_VERSION": execution.commit.id,
-            "CODEBUILD_BUILD_IMAGE": project["Environment"]["Image"],
-        })
+        environment.update(
+            {
+                "CODEBUILD_BUILD_ID": f"{project['Name']}:{uuid.uuid4()}",
+                "CODEBUILD_INITIATOR": f"codepipeline/{self.name}",
+                "CODEBUILD_RESOLVED_SOURCE_VERSION": execution.commit.id,
+                "CODEBUILD_BUILD_IMAGE": project["Environment"]["Image"],
+            }
+        )
         result = run_codebuild(project["Source"]["BuildSpec"], environment, inputs[0], self.endpoint, self.workdir)
         run.build = result
         if not result.succeeded:
@@ -1011,8 +1153,10 @@ class Pipeline:
         if logical is None:
             raise ActionFailed(f"function {name} does not exist")
         if logical not in self.functions:
-            services = {("codepipeline", "PutJobSuccessResult"): self._job_success,
-                        ("codepipeline", "PutJobFailureResult"): self._job_failure}
+            services = {
+                ("codepipeline", "PutJobSuccessResult"): self._job_success,
+                ("codepipeline", "PutJobFailureResult"): self._job_failure,
+            }
             self.functions[logical] = Function(self.stack, logical, self.endpoint, services, self.faults)
         return self.functions[logical]
 
@@ -1027,7 +1171,9 @@ class Pipeline:
 
     def _job_success(self, params):
         if params.get("continuationToken") and params.get("outputVariables"):
-            raise AwsError("ValidationException", "outputVariables can be included only when there is no continuation token")
+            raise AwsError(
+                "ValidationException", "outputVariables can be included only when there is no continuation token"
+            )
         return self._record_job_result("success", params)
 
     def _job_failure(self, params):
@@ -1039,15 +1185,41 @@ class Pipeline:
         for _ in range(20):
             job_id = str(uuid.uuid4())
             self.open_jobs.add(job_id)
-            data = {"actionConfiguration": {"configuration": dict(run.configuration)},
-                    "inputArtifacts": [{"name": a["Name"], "revision": None, "location": {"type": "S3", "s3Location": {
-                        "bucketName": "sim-artifacts", "objectKey": f"{self.name}/{a['Name']}/{execution.id}.zip"}}}
-                        for a in action.get("InputArtifacts", [])],
-                    "outputArtifacts": [{"name": a["Name"], "location": {"type": "S3", "s3Location": {
-                        "bucketName": "sim-artifacts", "objectKey": f"{self.name}/{a['Name']}/{execution.id}.zip"}}}
-                        for a in action.get("OutputArtifacts", [])],
-                    "artifactCredentials": {"accessKeyId": "ASIASIM", "secretAccessKey": "sim-secret",
-                                            "sessionToken": "sim-token"}}
+            data = {
+                "actionConfiguration": {"configuration": dict(run.configuration)},
+                "inputArtifacts": [
+                    {
+                        "name": a["Name"],
+                        "revision": None,
+                        "location": {
+                            "type": "S3",
+                            "s3Location": {
+                                "bucketName": "sim-artifacts",
+                                "objectKey": f"{self.name}/{a['Name']}/{execution.id}.zip",
+                            },
+                        },
+                    }
+                    for a in action.get("InputArtifacts", [])
+                ],
+                "outputArtifacts": [
+                    {
+                        "name": a["Name"],
+                        "location": {
+                            "type": "S3",
+                            "s3Location": {
+                                "bucketName": "sim-artifacts",
+                                "objectKey": f"{self.name}/{a['Name']}/{execution.id}.zip",
+                            },
+                        },
+                    }
+                    for a in action.get("OutputArtifacts", [])
+                ],
+                "artifactCredentials": {
+                    "accessKeyId": "ASIASIM",
+                    "secretAccessKey": "sim-secret",
+                    "sessionToken": "sim-token",
+                },
+            }
             if continuation is not None:
                 data["continuationToken"] = continuation
             event = {"CodePipeline.job": {"id": job_id, "accountId": ACCOUNT, "data": data}}
@@ -1059,8 +1231,10 @@ class Pipeline:
                 errors.append(f"{type(error).__name__}: {error}")
             self.open_jobs.discard(job_id)
             if job_id not in self.job_results:
-                raise ActionFailed("the function reported no job result; the job timed out"
-                                   + (f" (function errors: {'; '.join(errors)})" if errors else ""))
+                raise ActionFailed(
+                    "the function reported no job result; the job timed out"
+                    + (f" (function errors: {'; '.join(errors)})" if errors else "")
+                )
             kind, params = self.job_results[job_id]
             run.jobs.append((kind, params))
             if kind == "failure":
@@ -1085,9 +1259,11 @@ class Pipeline:
         if repository != self.ecr.name or self.ecr.digest(tag) is None:
             raise ActionFailed(f"image {repository}:{tag} not found in ECR")
         counts = self.inspector_findings.get(tag, {})
-        over = [f"{counts.get(s, 0)} {s.lower()} (threshold {config[f'{s.title()}Threshold']})"
-                for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW")
-                if f"{s.title()}Threshold" in config and counts.get(s, 0) > int(config[f"{s.title()}Threshold"])]
+        over = [
+            f"{counts.get(s, 0)} {s.lower()} (threshold {config[f'{s.title()}Threshold']})"
+            for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+            if f"{s.title()}Threshold" in config and counts.get(s, 0) > int(config[f"{s.title()}Threshold"])
+        ]
         if over:
             raise ActionFailed("vulnerabilities above the thresholds: " + ", ".join(over))
         highest = next((s.lower() for s in ("CRITICAL", "HIGH", "MEDIUM") if counts.get(s)), "none")
@@ -1100,6 +1276,7 @@ class Pipeline:
 # The webhook path: GitHub -> receiver function -> event bus -> push rule -> pipeline
 # --------------------------------------------------------------------------------------------
 
+
 class Webhook:
     """The receiver function and the push rule of webhook mode, in the simulated account."""
 
@@ -1107,7 +1284,8 @@ class Webhook:
         self.stack, self.pipeline = stack, pipeline
         self.secret = secrets.token_hex(32)
         arn = aws_client(endpoint, "secretsmanager").create_secret(
-            Name=f"sim-webhook-{uuid.uuid4().hex[:8]}", SecretString=self.secret)["ARN"]
+            Name=f"sim-webhook-{uuid.uuid4().hex[:8]}", SecretString=self.secret
+        )["ARN"]
         stack.overrides["WebhookSecret"] = arn
         self.published = []
         self.function = Function(stack, "WebhookFunction", endpoint, {("events", "PutEvents"): self._put_events})

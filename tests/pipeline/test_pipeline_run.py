@@ -8,6 +8,7 @@ filters; Inspector gate; every option): run 1 promotes the built digest to every
 run 2 moves them all, a stage that fails after moving its tag is rolled back to the previous
 digest, and the gate blocks an image with findings at the configured severity.
 """
+
 import json
 import os
 import pathlib
@@ -25,8 +26,13 @@ sys.path.insert(0, str(ROOT / "tests/support"))
 import moto_process  # noqa: E402
 import pipeline_sim as sim  # noqa: E402
 
-DOCKERFILE = "FROM public.ecr.aws/docker/library/python:3.13-slim\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n"
-APP = {"Dockerfile": DOCKERFILE, "main.py": "print('hello')\n", "src/app.py": "VERSION = 1\n", "docs/guide.md": "# Guide\n"}
+DOCKERFILE = 'FROM public.ecr.aws/docker/library/python:3.13-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n'
+APP = {
+    "Dockerfile": DOCKERFILE,
+    "main.py": "print('hello')\n",
+    "src/app.py": "VERSION = 1\n",
+    "docs/guide.md": "# Guide\n",
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +75,9 @@ def docker_commands(build):
 
 def assert_built(execution, ecr, commit):
     """The build pushed <repo>:<commit> and exported exactly what ECR recorded for it."""
-    assert execution.stages.get("Build") == "Succeeded", execution.failure() + "\n" + execution.action("Build").build.summary()
+    assert execution.stages.get("Build") == "Succeeded", (
+        execution.failure() + "\n" + execution.action("Build").build.summary()
+    )
     build = execution.action("Build").build
     digest = ecr.digest(commit.id)
     assert digest and digest.startswith("sha256:"), f"{ecr.name}:{commit.id} is not in ECR"
@@ -77,7 +85,10 @@ def assert_built(execution, ecr, commit):
     assert build.exported == expected
     assert execution.namespaces["BuildVariables"] == expected
     assert json.loads(build.artifacts["imageDetail.json"]) == {
-        "ImageURI": expected["IMAGE_URI"], "ImageDigest": digest, "ImageTag": commit.id}
+        "ImageURI": expected["IMAGE_URI"],
+        "ImageDigest": digest,
+        "ImageTag": commit.id,
+    }
     return digest
 
 
@@ -93,6 +104,7 @@ def report_time(label, executions):
 # ------------------------------------------------------------------------------------------------
 # The buildspec on its own
 # ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("config", [None, "connection-trigger", "inspector-gate", "all-options"])
 def test_buildspec_parses_as_codebuild_reads_it_and_is_shellcheck_clean(config):
@@ -111,8 +123,10 @@ def test_the_emulator_rejects_what_codebuild_rejects(endpoint, tmp_path):
     colon = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo No commit id: abc\n"
     result = sim.run_codebuild(colon, {}, source, endpoint, tmp_path)
     assert not result.succeeded and "found subkeys instead" in result.error
-    stops = ("version: 0.2\nenv:\n  exported-variables: [A]\nphases:\n  pre_build:\n    on-failure: ABORT\n    commands:\n"
-             "      - A=1\n      - 'false'\n      - A=2\n  build:\n    commands:\n      - A=3\n")
+    stops = (
+        "version: 0.2\nenv:\n  exported-variables: [A]\nphases:\n  pre_build:\n    on-failure: ABORT\n    commands:\n"
+        "      - A=1\n      - 'false'\n      - A=2\n  build:\n    commands:\n      - A=3\n"
+    )
     result = sim.run_codebuild(stops, {}, source, endpoint, tmp_path)
     assert not result.succeeded
     assert result.failed == ("pre_build", 2, 1) and result.phases == {"pre_build": "FAILED"}
@@ -127,8 +141,13 @@ def test_build_without_a_commit_id_fails_before_docker(endpoint, tmp_path):
     environment = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
     source = tmp_path / "checkout"
     github.checkout(github.push("main", "x")[0], source)
-    result = sim.run_codebuild(project["Source"]["BuildSpec"], {**environment, "COMMIT_ID": "", "CODEBUILD_RESOLVED_SOURCE_VERSION": ""},
-                               source, endpoint, tmp_path)
+    result = sim.run_codebuild(
+        project["Source"]["BuildSpec"],
+        {**environment, "COMMIT_ID": "", "CODEBUILD_RESOLVED_SOURCE_VERSION": ""},
+        source,
+        endpoint,
+        tmp_path,
+    )
     assert not result.succeeded
     assert result.failed == ("pre_build", 2, 1), result.summary()
     assert "No commit id to tag the image with" in result.log
@@ -152,8 +171,9 @@ def test_default_pipeline_webhook_trigger_basic_gate(endpoint, tmp_path):
         """A push to GitHub: CodePipeline's own detection, then the webhook delivery."""
         commit, before = github.push(branch, message, **kwargs)
         assert pipeline.push(commit) == [], "the Source action must not start executions itself (DetectChanges)"
-        response, started = webhook.deliver(sim.github_push_delivery(github, commit, before, webhook.secret,
-                                                                     deleted=kwargs.get("deleted", False)))
+        response, started = webhook.deliver(
+            sim.github_push_delivery(github, commit, before, webhook.secret, deleted=kwargs.get("deleted", False))
+        )
         assert response["statusCode"] == 200, response
         return commit, started
 
@@ -211,8 +231,13 @@ def test_default_pipeline_webhook_trigger_basic_gate(endpoint, tmp_path):
     pipeline.faults.clear()
     d3 = assert_built(run3, ecr, c3)
     assert run3.status == "Failed"
-    assert run3.stages == {"Source": "Succeeded", "Build": "Succeeded", "Scan": "Succeeded", "dev": "Succeeded",
-                           "staging": "Failed"}
+    assert run3.stages == {
+        "Source": "Succeeded",
+        "Build": "Succeeded",
+        "Scan": "Succeeded",
+        "dev": "Succeeded",
+        "staging": "Failed",
+    }
     assert "timed out" in run3.action("staging").message
     assert moved_before_failing and set(moved_before_failing) == {d3}, "the failure came after the tag moved"
     (rollback,) = run3.rollbacks
@@ -253,6 +278,7 @@ def test_default_pipeline_webhook_trigger_basic_gate(endpoint, tmp_path):
 # Native trigger with file-path filters (tests/configs/connection-trigger.toml)
 # ------------------------------------------------------------------------------------------------
 
+
 def test_connection_trigger_starts_on_filtered_pushes(endpoint, tmp_path):
     template = synth("connection-trigger")
     assert "PushRule" not in template["Resources"] and "WebhookFunction" not in template["Resources"]
@@ -290,6 +316,7 @@ def test_connection_trigger_starts_on_filtered_pushes(endpoint, tmp_path):
 # Amazon Inspector gate (tests/configs/inspector-gate.toml)
 # ------------------------------------------------------------------------------------------------
 
+
 def test_inspector_gate_scans_the_built_tag(endpoint, tmp_path):
     template = synth("inspector-gate")
     stack, ecr, github, pipeline = deploy(template, endpoint, tmp_path, "acme/inventory")
@@ -320,6 +347,7 @@ def test_inspector_gate_scans_the_built_tag(endpoint, tmp_path):
 # Every option (tests/configs/all-options.toml)
 # ------------------------------------------------------------------------------------------------
 
+
 def test_all_options_pipeline(endpoint, tmp_path):
     template = synth("all-options")
     files = {"docker/api.Dockerfile": DOCKERFILE, "services/api/main.py": "print('api')\n", "README.md": "# api\n"}
@@ -332,13 +360,25 @@ def test_all_options_pipeline(endpoint, tmp_path):
 
     c1, _ = github.push("release/2026", "first")
     # HIGH and above count; CVE-2024-12345 is ignored by config; 3 are allowed.
-    ecr.findings[c1.id] = [("CVE-2026-0001", "HIGH"), ("CVE-2026-0002", "HIGH"), ("CVE-2026-0003", "CRITICAL"),
-                           ("CVE-2024-12345", "CRITICAL"), ("CVE-2026-0004", "MEDIUM")]
+    ecr.findings[c1.id] = [
+        ("CVE-2026-0001", "HIGH"),
+        ("CVE-2026-0002", "HIGH"),
+        ("CVE-2026-0003", "CRITICAL"),
+        ("CVE-2024-12345", "CRITICAL"),
+        ("CVE-2026-0004", "MEDIUM"),
+    ]
     _, (run1,) = webhook.deliver(sim.github_push_delivery(github, c1, "0" * 40, webhook.secret))
     assert run1.status == "Succeeded", run1.failure()
     d1 = assert_built(run1, ecr, c1)
     build = run1.action("Build").build
-    assert build.docker[1]["argv"] == ["build", "--file", "docker/api.Dockerfile", "--tag", f"{ecr.uri}:{c1.id}", "services/api"]
+    assert build.docker[1]["argv"] == [
+        "build",
+        "--file",
+        "docker/api.Dockerfile",
+        "--tag",
+        f"{ecr.uri}:{c1.id}",
+        "services/api",
+    ]
     assert run1.namespaces["ScanVariables"]["BLOCKING_FINDINGS"] == "3"
     assert [a.stage for a in run1.actions if a.provider == "Manual"] == ["Approve-qa", "Approve-production"]
     assert stage_tags(ecr, stages) == dict.fromkeys(stages, d1)

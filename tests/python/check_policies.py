@@ -7,21 +7,34 @@ needs concrete ARNs to check that each action fits its resource type, so intrins
 resolved to realistic sample ARNs built from each referenced resource's type and name.
 Exit status 1 if any policy has a finding, 2 on usage errors.
 """
+
 import json
 import re
 import sys
 
 from parliament import analyze_policy_string
 
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-          "AWS::StackName": "sample-stack", "AWS::URLSuffix": "amazonaws.com"}
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "sample-stack",
+    "AWS::URLSuffix": "amazonaws.com",
+}
 ACCOUNT = "arn:aws:{service}:us-east-1:123456789012:"
 
 
 def sample_name(logical_id, resource):
     props = resource.get("Properties", {})
-    for key in ("RepositoryName", "Name", "FunctionName", "LogGroupName", "ConnectionName", "TopicName",
-                "EventBusName"):
+    for key in (
+        "RepositoryName",
+        "Name",
+        "FunctionName",
+        "LogGroupName",
+        "ConnectionName",
+        "TopicName",
+        "EventBusName",
+    ):
         if isinstance(props.get(key), str):
             return props[key]
     return logical_id.lower()
@@ -90,6 +103,7 @@ def resolve(value, resources):
                 logical_id, attribute = token.split(".", 1)
                 return resolve({"Fn::GetAtt": [logical_id, attribute]}, resources)
             return ref_value(resources, token)
+
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
     if set(value) == {"Fn::Join"}:
         separator, parts = value["Fn::Join"]
@@ -145,8 +159,8 @@ def key_policy_noise(label, finding):
         return False
     mismatches = finding.detail if isinstance(finding.detail, list) else []
     return bool(mismatches) and all(
-        m.get("action", "").startswith("kms:") and ":key/" not in m.get("required_format", ":key/")
-        for m in mismatches)
+        m.get("action", "").startswith("kms:") and ":key/" not in m.get("required_format", ":key/") for m in mismatches
+    )
 
 
 def main(paths):

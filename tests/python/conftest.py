@@ -1,4 +1,5 @@
 """Shared helpers for the Lambda tests."""
+
 import functools
 import importlib.util
 import json
@@ -25,10 +26,12 @@ def deployed_sources():
     binary = os.environ.get("SHIPLINE_BIN")
     if not binary:
         return None
-    template = json.loads(subprocess.run([binary, "synth", "--config", str(CONFIG)], check=True,
-                                         capture_output=True, text=True).stdout)
-    return {name: template["Resources"][logical]["Properties"]["Code"]["ZipFile"]
-            for name, logical in FUNCTIONS.items()}
+    template = json.loads(
+        subprocess.run([binary, "synth", "--config", str(CONFIG)], check=True, capture_output=True, text=True).stdout
+    )
+    return {
+        name: template["Resources"][logical]["Properties"]["Code"]["ZipFile"] for name, logical in FUNCTIONS.items()
+    }
 
 
 CONFIG = pathlib.Path(__file__).resolve().parents[1] / "configs/all-options.toml"
@@ -60,8 +63,10 @@ def mocked_aws(monkeypatch):
 
 def client_error(code, status=400, operation="Operation"):
     """A botocore ClientError as the SDK raises it for an AWS error answer."""
-    return ClientError({"Error": {"Code": code, "Message": f"{code} (scripted)"},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": f"{code} (scripted)"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        operation,
+    )
 
 
 # AWS errors every AWS call of the functions must survive (status codes from the AWS common

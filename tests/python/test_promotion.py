@@ -1,12 +1,12 @@
 """The promotion function against moto's ECR (real tag semantics), CodePipeline stubbed."""
+
 import hashlib
 import json
 import logging
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 from conftest import AWS_ERRORS, client_error, load_lambda
 
 REPO = "orders"
@@ -47,7 +47,9 @@ def aws(mocked_aws):
     ecr.create_repository(
         repositoryName=REPO,
         imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
-        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": t} for t in ("dev", "staging", "production")],
+        imageTagMutabilityExclusionFilters=[
+            {"filterType": "WILDCARD", "filter": t} for t in ("dev", "staging", "production")
+        ],
     )
     yield ecr
 
@@ -64,34 +66,61 @@ def promotion(aws):
 def push(ecr, tag, media_type=DOCKER_V2, marker="a"):
     """Pushes a manifest of `media_type` under `tag`; returns its digest."""
     if media_type in (DOCKER_LIST, OCI_INDEX):
-        body = {"schemaVersion": 2, "mediaType": media_type, "manifests": [
-            {"mediaType": OCI_MANIFEST, "digest": "sha256:" + hashlib.sha256(marker.encode()).hexdigest(), "size": 10,
-             "platform": {"architecture": "amd64", "os": "linux"}}]}
+        body = {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": "sha256:" + hashlib.sha256(marker.encode()).hexdigest(),
+                    "size": 10,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
+            ],
+        }
     else:
-        body = {"schemaVersion": 2, "mediaType": media_type,
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 7,
-                           "digest": "sha256:" + hashlib.sha256(marker.encode()).hexdigest()},
-                "layers": []}
+        body = {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "size": 7,
+                "digest": "sha256:" + hashlib.sha256(marker.encode()).hexdigest(),
+            },
+            "layers": [],
+        }
     manifest = json.dumps(body)
     # Like ECR, the digest is the sha256 of the manifest bytes (moto would invent one).
     digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
-    response = ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag,
-                             imageManifestMediaType=media_type, imageDigest=digest)
+    response = ecr.put_image(
+        repositoryName=REPO, imageManifest=manifest, imageTag=tag, imageManifestMediaType=media_type, imageDigest=digest
+    )
     return response["image"]["imageId"]["imageDigest"]
 
 
 def job_event(digest, tag="production", repository=REPO, raw=None):
     parameters = raw if raw is not None else json.dumps({"repository": repository, "digest": digest, "tag": tag})
-    return {"CodePipeline.job": {
-        "id": "11111111-2222-3333-4444-555555555555",
-        "accountId": "123456789012",
-        "data": {
-            "actionConfiguration": {"configuration": {"FunctionName": "orders-promote", "UserParameters": parameters}},
-            "inputArtifacts": [{"name": "ImageDetail", "location": {"type": "S3", "s3Location": {
-                "bucketName": "artifacts", "objectKey": "orders/ImageDetail/abc.zip"}}}],
-            "artifactCredentials": {"accessKeyId": SECRET, "secretAccessKey": SECRET, "sessionToken": SECRET},
-        },
-    }}
+    return {
+        "CodePipeline.job": {
+            "id": "11111111-2222-3333-4444-555555555555",
+            "accountId": "123456789012",
+            "data": {
+                "actionConfiguration": {
+                    "configuration": {"FunctionName": "orders-promote", "UserParameters": parameters}
+                },
+                "inputArtifacts": [
+                    {
+                        "name": "ImageDetail",
+                        "location": {
+                            "type": "S3",
+                            "s3Location": {"bucketName": "artifacts", "objectKey": "orders/ImageDetail/abc.zip"},
+                        },
+                    }
+                ],
+                "artifactCredentials": {"accessKeyId": SECRET, "secretAccessKey": SECRET, "sessionToken": SECRET},
+            },
+        }
+    }
 
 
 def tag_digest(ecr, tag):
@@ -172,17 +201,26 @@ def test_missing_digest_fails_clearly(promotion, aws):
     assert call["failureDetails"]["type"] == "JobFailed"
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("not json", "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    (json.dumps({"repository": REPO, "tag": "production"}), "is not an image digest"),
-    (json.dumps({"repository": REPO, "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": "production"}),
-     "did the Build stage export IMAGE_DIGEST"),
-    (json.dumps({"repository": "Bad Repo", "digest": "sha256:" + "a" * 64, "tag": "production"}),
-     "is not an ECR repository name"),
-    (json.dumps({"repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "no spaces allowed"}),
-     "is not a valid image tag"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        (json.dumps({"repository": REPO, "tag": "production"}), "is not an image digest"),
+        (
+            json.dumps({"repository": REPO, "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": "production"}),
+            "did the Build stage export IMAGE_DIGEST",
+        ),
+        (
+            json.dumps({"repository": "Bad Repo", "digest": "sha256:" + "a" * 64, "tag": "production"}),
+            "is not an ECR repository name",
+        ),
+        (
+            json.dumps({"repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "no spaces allowed"}),
+            "is not a valid image tag",
+        ),
+    ],
+)
 def test_malformed_job_data_fails_with_a_readable_message(promotion, raw, expected):
     promotion.handler(job_event(None, raw=raw), None)
     kind, call = promotion.pipeline_stub.only()
@@ -229,8 +267,12 @@ def test_image_already_exists_race_is_success(promotion, aws):
             # First lookup: tag not there yet; meanwhile a concurrent run puts it.
             aws.describe_images = real_describe
             manifest = aws.batch_get_image(repositoryName=REPO, imageIds=[{"imageDigest": built}])["images"][0]
-            aws.put_image(repositoryName=REPO, imageManifest=manifest["imageManifest"], imageTag="production",
-                          imageManifestMediaType=DOCKER_V2)
+            aws.put_image(
+                repositoryName=REPO,
+                imageManifest=manifest["imageManifest"],
+                imageTag="production",
+                imageManifestMediaType=DOCKER_V2,
+            )
             raise ClientError({"Error": {"Code": "ImageNotFoundException", "Message": "not found"}}, "DescribeImages")
         return real_describe(**kwargs)
 
@@ -287,8 +329,24 @@ MALFORMED_DATA = {
 }
 # UserParameters as CodePipeline could hand them over, none of them a valid request.
 MALFORMED_PARAMETERS = [
-    None, 5, 1.5, True, [], {}, {"repository": REPO}, "", " ", "null", "5", '"text"', "[]",
-    "[" * 100_000, '{"a":' * 100_000, "{" * 10, "\ud800", '{"repository": "\ud800"}',
+    None,
+    5,
+    1.5,
+    True,
+    [],
+    {},
+    {"repository": REPO},
+    "",
+    " ",
+    "null",
+    "5",
+    '"text"',
+    "[]",
+    "[" * 100_000,
+    '{"a":' * 100_000,
+    "{" * 10,
+    "\ud800",
+    '{"repository": "\ud800"}',
     json.dumps({"action": ["promote"], "repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "dev"}),
     json.dumps({"action": {}, "repository": REPO}),
     json.dumps({"action": None, "repository": REPO, "digest": "sha256:" + "a" * 64, "tag": "dev"}),

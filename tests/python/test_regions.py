@@ -12,6 +12,7 @@ Regenerate (after a cfn-lint upgrade, or when shipline emits a new resource type
 
 Without SHIPLINE_BIN the types already in regions.json are kept (a new type needs the binary).
 """
+
 import json
 import os
 import pathlib
@@ -27,20 +28,23 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "crates/shipline-core/src/regions.json"
 CONFIGS = ROOT / "tests/configs"
 PROVIDERS = pathlib.Path(cfnlint.__file__).parent / "data/schemas/providers"
-REGENERATE = ("regenerate it: SHIPLINE_BIN=target/debug/shipline "
-              ".venv/test/bin/python tests/python/test_regions.py --write")
+REGENERATE = (
+    "regenerate it: SHIPLINE_BIN=target/debug/shipline .venv/test/bin/python tests/python/test_regions.py --write"
+)
 
 
 def cfn_lint_version():
     from cfnlint.version import __version__
+
     return __version__
 
 
 def provider_types():
     """{region: set of resource types} from the provider files cfn-lint ships (the bundled
     ones, not a user cache that `cfn-lint --update-specs` may have written)."""
-    return {path.stem: set(json.loads(path.read_text()))
-            for path in sorted(PROVIDERS.glob("*.json")) if path.stem != "sam"}
+    return {
+        path.stem: set(json.loads(path.read_text())) for path in sorted(PROVIDERS.glob("*.json")) if path.stem != "sam"
+    }
 
 
 def classify():
@@ -71,8 +75,9 @@ def synth(binary, *args):
     """`shipline synth` as parsed JSON, run where no shipline.toml is (so the default is the
     embedded one)."""
     with tempfile.TemporaryDirectory() as empty:
-        out = subprocess.run([os.path.abspath(binary), "synth", *args], check=True,
-                             capture_output=True, text=True, cwd=empty).stdout
+        out = subprocess.run(
+            [os.path.abspath(binary), "synth", *args], check=True, capture_output=True, text=True, cwd=empty
+        ).stdout
     return json.loads(out)
 
 
@@ -91,12 +96,10 @@ def compute(resource_types):
     """regions.json's content for `resource_types` from the installed cfn-lint."""
     checked, unchecked = classify()
     return {
-        "source": f"cfn-lint {cfn_lint_version()} resource schemas "
-                  "(cfnlint/data/schemas/providers/<region>)",
+        "source": f"cfn-lint {cfn_lint_version()} resource schemas (cfnlint/data/schemas/providers/<region>)",
         "regions": sorted(checked),
         "unchecked_regions": unchecked,
-        "unavailable": {t: sorted(r for r, have in checked.items() if t not in have)
-                        for t in sorted(resource_types)},
+        "unavailable": {t: sorted(r for r, have in checked.items() if t not in have) for t in sorted(resource_types)},
     }
 
 
@@ -123,8 +126,7 @@ def test_every_listed_type_exists_somewhere():
 @pytest.mark.skipif(not os.environ.get("SHIPLINE_BIN"), reason="needs SHIPLINE_BIN to synthesize")
 def test_every_synthesized_type_is_checked():
     listed = set(stored()["unavailable"])
-    missing = {t: where for t, where in template_types(os.environ["SHIPLINE_BIN"]).items()
-               if t not in listed}
+    missing = {t: where for t, where in template_types(os.environ["SHIPLINE_BIN"]).items() if t not in listed}
     assert not missing, f"resource types not in regions.json (template: configs): {missing}; {REGENERATE}"
 
 
@@ -133,13 +135,13 @@ def test_cfn_lint_reports_the_same_gaps_for_the_default_template():
     # The same question asked the other way: cfn-lint's own E3006 ("resource type does not
     # exist in region") over every checked region, on the default template.
     import cfnlint.api
+
     template = synth(os.environ["SHIPLINE_BIN"])
     types = {r["Type"] for r in template["Resources"].values()}
     data = stored()
     matches = cfnlint.api.lint(json.dumps(template), config=cfnlint.api.ManualArgs(regions=data["regions"]))
     reported = sorted({m.message for m in matches if m.rule.id == "E3006"})
-    expected = sorted(f"Resource type '{t}' does not exist in '{r}'"
-                      for t in types for r in data["unavailable"][t])
+    expected = sorted(f"Resource type '{t}' does not exist in '{r}'" for t in types for r in data["unavailable"][t])
     assert reported == expected
 
 

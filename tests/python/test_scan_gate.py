@@ -1,6 +1,7 @@
 """The scan gate (the delivery function with action "scan-gate"): ECR scan results scripted
 with botocore's Stubber (request and response shapes checked against the ECR API model),
 CodePipeline recorded."""
+
 import json
 
 import boto3
@@ -16,8 +17,13 @@ REQUEST = {"repositoryName": REPO, "imageId": {"imageDigest": DIGEST}, "maxResul
 
 
 def job(continuation=None):
-    data = {"actionConfiguration": {"configuration": {"UserParameters": json.dumps(
-        {"action": "scan-gate", "repository": REPO, "digest": DIGEST})}}}
+    data = {
+        "actionConfiguration": {
+            "configuration": {
+                "UserParameters": json.dumps({"action": "scan-gate", "repository": REPO, "digest": DIGEST})
+            }
+        }
+    }
     if continuation is not None:
         data["continuationToken"] = continuation
     return {"CodePipeline.job": {"id": "job-1", "data": data}}
@@ -30,9 +36,15 @@ def scan(status, findings=(), description=None):
     scan_status = {"status": status}
     if description:
         scan_status["description"] = description
-    return {"repositoryName": REPO, "imageId": {"imageDigest": DIGEST}, "imageScanStatus": scan_status,
-            "imageScanFindings": {"findings": [{"name": name, "severity": severity} for name, severity in findings],
-                                  "findingSeverityCounts": counts}}
+    return {
+        "repositoryName": REPO,
+        "imageId": {"imageDigest": DIGEST},
+        "imageScanStatus": scan_status,
+        "imageScanFindings": {
+            "findings": [{"name": name, "severity": severity} for name, severity in findings],
+            "findingSeverityCounts": counts,
+        },
+    }
 
 
 @pytest.fixture
@@ -111,7 +123,9 @@ def test_a_running_scan_returns_a_continuation_token_instead_of_sleeping(gate, s
 
 def test_a_scan_not_started_yet_is_waited_for(gate, monkeypatch):
     monkeypatch.setattr(gate.time, "time", lambda: 1000.0)
-    gate.stubber.add_client_error("describe_image_scan_findings", "ScanNotFoundException", "no scan", 400, expected_params=REQUEST)
+    gate.stubber.add_client_error(
+        "describe_image_scan_findings", "ScanNotFoundException", "no scan", 400, expected_params=REQUEST
+    )
     gate.handler(job(), None)
     kind, result = gate.pipeline_stub.only()
     assert kind == "success" and "continuationToken" in result
@@ -154,15 +168,19 @@ def test_an_unsupported_image_fails_readably(gate):
     gate.handler(job(), None)
     kind, result = gate.pipeline_stub.only()
     assert kind == "failure"
-    assert "ECR cannot scan orders@" + DIGEST + " (UNSUPPORTED_IMAGE: UnsupportedImageError" in result["failureDetails"]["message"]
+    assert (
+        "ECR cannot scan orders@" + DIGEST + " (UNSUPPORTED_IMAGE: UnsupportedImageError"
+        in result["failureDetails"]["message"]
+    )
 
 
 def test_findings_on_several_pages_are_all_counted(gate):
     first = scan("COMPLETE", [("CVE-1", "CRITICAL")])
     first["nextToken"] = "page-2"
     answer(gate, first)
-    gate.stubber.add_response("describe_image_scan_findings", scan("COMPLETE", [("CVE-2", "CRITICAL")]),
-                              {**REQUEST, "nextToken": "page-2"})
+    gate.stubber.add_response(
+        "describe_image_scan_findings", scan("COMPLETE", [("CVE-2", "CRITICAL")]), {**REQUEST, "nextToken": "page-2"}
+    )
     gate.handler(job(), None)
     kind, result = gate.pipeline_stub.only()
     assert kind == "failure"
@@ -172,7 +190,8 @@ def test_findings_on_several_pages_are_all_counted(gate):
 def test_an_unknown_action_is_refused(gate):
     bad = job()
     bad["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = json.dumps(
-        {"action": "deploy", "repository": REPO, "digest": DIGEST})
+        {"action": "deploy", "repository": REPO, "digest": DIGEST}
+    )
     gate.handler(bad, None)
     kind, result = gate.pipeline_stub.only()
     assert kind == "failure" and "is not promote or scan-gate" in result["failureDetails"]["message"]
@@ -204,11 +223,30 @@ def test_a_failing_scan_lookup_ends_in_one_failure_result(gate, error, page):
 # Continuation tokens the gate did not write (CodePipeline hands back what we returned, so
 # these mean corruption): the wait starts again now instead of failing or crashing.
 CORRUPT_TOKENS = [
-    "", " ", "not json", "[]", "123", "null", '"started"', "{}", '{"started": "abc"}',
-    '{"started": null}', '{"started": true}', '{"started": [1000]}', '{"started": {"at": 1}}',
-    '{"started": 1e999}', '{"started": -1e999}', '{"started": NaN}', '{"started": Infinity}',
-    '{"started": 99999999999}', '{"started": -5}', "[" * 100_000, '{"started":' * 100_000,
-    {"started": 900.0}, 42, ["started"],
+    "",
+    " ",
+    "not json",
+    "[]",
+    "123",
+    "null",
+    '"started"',
+    "{}",
+    '{"started": "abc"}',
+    '{"started": null}',
+    '{"started": true}',
+    '{"started": [1000]}',
+    '{"started": {"at": 1}}',
+    '{"started": 1e999}',
+    '{"started": -1e999}',
+    '{"started": NaN}',
+    '{"started": Infinity}',
+    '{"started": 99999999999}',
+    '{"started": -5}',
+    "[" * 100_000,
+    '{"started":' * 100_000,
+    {"started": 900.0},
+    42,
+    ["started"],
 ]
 
 
@@ -230,11 +268,14 @@ def test_a_corrupt_continuation_token_does_not_stop_a_finished_scan_being_judged
     assert kind == "failure" and "scan gate blocked" in result["failureDetails"]["message"]
 
 
-@pytest.mark.parametrize("name, value, expected", [
-    ("GATE_SEVERITY", "SEVERE", "GATE_SEVERITY 'SEVERE' is not one of"),
-    ("GATE_MAX_FINDINGS", "many", "must be whole numbers"),
-    ("GATE_WAIT_SECONDS", "1.5", "must be whole numbers"),
-])
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("GATE_SEVERITY", "SEVERE", "GATE_SEVERITY 'SEVERE' is not one of"),
+        ("GATE_MAX_FINDINGS", "many", "must be whole numbers"),
+        ("GATE_WAIT_SECONDS", "1.5", "must be whole numbers"),
+    ],
+)
 def test_a_malformed_gate_setting_fails_readably(gate, monkeypatch, name, value, expected):
     monkeypatch.setenv(name, value)
     gate.handler(job(), None)
@@ -242,10 +283,15 @@ def test_a_malformed_gate_setting_fails_readably(gate, monkeypatch, name, value,
     assert kind == "failure" and expected in result["failureDetails"]["message"]
 
 
-@pytest.mark.parametrize("code, status, retried", [
-    ("ThrottlingException", 400, True), ("InternalFailure", 500, True),
-    ("InvalidJobStateException", 400, False), ("AccessDeniedException", 400, False),
-])
+@pytest.mark.parametrize(
+    "code, status, retried",
+    [
+        ("ThrottlingException", 400, True),
+        ("InternalFailure", 500, True),
+        ("InvalidJobStateException", 400, False),
+        ("AccessDeniedException", 400, False),
+    ],
+)
 def test_a_failing_in_progress_report_is_raised_only_when_a_retry_can_help(gate, monkeypatch, code, status, retried):
     monkeypatch.setattr(gate.time, "time", lambda: 1000.0)
     answer(gate, scan("IN_PROGRESS"))

@@ -1,9 +1,9 @@
 """The webhook receiver against moto's Secrets Manager and EventBridge."""
+
 import base64
 import hashlib
 import hmac
 import json
-
 import logging
 
 import boto3
@@ -46,8 +46,15 @@ def receiver(mocked_aws, monkeypatch):
 
 
 def push_payload(ref="refs/heads/main", deleted=False, repository="acme/orders"):
-    return {"ref": ref, "before": "a" * 40, "after": "0" * 40 if deleted else "b" * 40, "deleted": deleted,
-            "repository": {"full_name": repository}, "pusher": {"name": "octocat"}, "commits": []}
+    return {
+        "ref": ref,
+        "before": "a" * 40,
+        "after": "0" * 40 if deleted else "b" * 40,
+        "deleted": deleted,
+        "repository": {"full_name": repository},
+        "pusher": {"name": "octocat"},
+        "commits": [],
+    }
 
 
 def delivery(payload, event="push", secret=SECRET, signature=None, base64_body=False, body=None):
@@ -56,8 +63,11 @@ def delivery(payload, event="push", secret=SECRET, signature=None, base64_body=F
     headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": "d-123", "Content-Type": "application/json"}
     if sig:
         headers["X-Hub-Signature-256"] = sig
-    return {"headers": headers, "isBase64Encoded": base64_body,
-            "body": base64.b64encode(raw).decode() if base64_body else raw.decode("utf-8", "replace")}
+    return {
+        "headers": headers,
+        "isBase64Encoded": base64_body,
+        "body": base64.b64encode(raw).decode() if base64_body else raw.decode("utf-8", "replace"),
+    }
 
 
 @pytest.mark.parametrize("base64_body", [False, True])
@@ -68,34 +78,59 @@ def test_valid_push_publishes_exactly_one_event(receiver, base64_body):
     assert len(events) == 1
     assert events[0]["source"] == "shipline.github"
     assert events[0]["detail-type"] == "GitHub Push"
-    assert events[0]["detail"] == {"repository": "acme/orders", "ref": "refs/heads/main", "before": "a" * 40,
-                                   "after": "b" * 40, "deleted": False, "pusher": "octocat", "delivery": "d-123"}
+    assert events[0]["detail"] == {
+        "repository": "acme/orders",
+        "ref": "refs/heads/main",
+        "before": "a" * 40,
+        "after": "b" * 40,
+        "deleted": False,
+        "pusher": "octocat",
+        "delivery": "d-123",
+    }
 
 
-@pytest.mark.parametrize("name, make, status", [
-    ("wrong secret", lambda: delivery(push_payload(), secret="not-the-secret"), 401),
-    ("missing header", lambda: delivery(push_payload(), signature=""), 401),
-    ("wrong algorithm prefix", lambda: delivery(push_payload(), signature="sha1=" + "0" * 40), 401),
-    ("truncated signature", lambda: {**delivery(push_payload()), "headers": {
-        **delivery(push_payload())["headers"],
-        "X-Hub-Signature-256": delivery(push_payload())["headers"]["X-Hub-Signature-256"][:-4]}}, 401),
-    ("tampered body", lambda: {**delivery(push_payload()), "body": json.dumps(push_payload(ref="refs/heads/evil"))}, 401),
-    ("non-json body", lambda: delivery(None, body=b"not json at all"), 400),
-    ("oversized body", lambda: delivery(None, body=b"x" * (1024 * 1024 + 1)), 413),
-    ("push without repository", lambda: delivery({"ref": "refs/heads/main"}), 400),
-    ("unknown event type", lambda: delivery({"zen": "hi"}, event="issues"), 202),
-    ("ping", lambda: delivery({"zen": "Keep it logically awesome."}, event="ping"), 200),
-])
+@pytest.mark.parametrize(
+    "name, make, status",
+    [
+        ("wrong secret", lambda: delivery(push_payload(), secret="not-the-secret"), 401),
+        ("missing header", lambda: delivery(push_payload(), signature=""), 401),
+        ("wrong algorithm prefix", lambda: delivery(push_payload(), signature="sha1=" + "0" * 40), 401),
+        (
+            "truncated signature",
+            lambda: {
+                **delivery(push_payload()),
+                "headers": {
+                    **delivery(push_payload())["headers"],
+                    "X-Hub-Signature-256": delivery(push_payload())["headers"]["X-Hub-Signature-256"][:-4],
+                },
+            },
+            401,
+        ),
+        (
+            "tampered body",
+            lambda: {**delivery(push_payload()), "body": json.dumps(push_payload(ref="refs/heads/evil"))},
+            401,
+        ),
+        ("non-json body", lambda: delivery(None, body=b"not json at all"), 400),
+        ("oversized body", lambda: delivery(None, body=b"x" * (1024 * 1024 + 1)), 413),
+        ("push without repository", lambda: delivery({"ref": "refs/heads/main"}), 400),
+        ("unknown event type", lambda: delivery({"zen": "hi"}, event="issues"), 202),
+        ("ping", lambda: delivery({"zen": "Keep it logically awesome."}, event="ping"), 200),
+    ],
+)
 def test_rejected_or_ignored_deliveries_publish_nothing(receiver, name, make, status):
     response = receiver.handler(make(), None)
     assert response["statusCode"] == status, name
     assert receiver.published() == [], name
 
 
-@pytest.mark.parametrize("payload", [
-    push_payload(deleted=True),            # branch deletion
-    push_payload(ref="refs/tags/v1.0.0"),  # tag push
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        push_payload(deleted=True),  # branch deletion
+        push_payload(ref="refs/tags/v1.0.0"),  # tag push
+    ],
+)
 def test_non_matching_pushes_are_published_for_the_rule_to_ignore(receiver, payload):
     """Filtering is the rule's job (tested in Rust against the synthesized pattern): the
     receiver publishes every authentic push with `ref` and `deleted` intact."""
@@ -162,8 +197,10 @@ MALFORMED = {
     "no headers at all": (lambda: {"body": PUSH.decode()}, 401),
     "headers are a list": (lambda: {**signed(PUSH), "headers": [["X-Hub-Signature-256", sign(PUSH)]]}, 401),
     "headers are a string": (lambda: {**signed(PUSH), "headers": "X-Hub-Signature-256: x"}, 401),
-    "header values are not strings": (lambda: {**signed(PUSH), "headers": {
-        "X-Hub-Signature-256": None, "X-GitHub-Event": ["push"], 7: 8}}, 401),
+    "header values are not strings": (
+        lambda: {**signed(PUSH), "headers": {"X-Hub-Signature-256": None, "X-GitHub-Event": ["push"], 7: 8}},
+        401,
+    ),
     "non-ASCII signature": (lambda: delivery(push_payload(), signature="sha256=\u00e9" * 10), 401),
     "body is a number": (lambda: {**signed(PUSH), "body": 5}, 400),
     "body is an object": (lambda: {**signed(PUSH), "body": {"ref": "refs/heads/main"}}, 400),
@@ -181,8 +218,14 @@ MALFORMED = {
     "signed JSON null": (lambda: signed(b"null"), 400),
     "signed JSON string": (lambda: signed(b'"push"'), 400),
     "signed JSON number": (lambda: signed(b"5"), 400),
-    "repository is a string": (lambda: signed(json.dumps({**push_payload(), "repository": "acme/orders"}).encode()), 400),
-    "full_name is a number": (lambda: signed(json.dumps({**push_payload(), "repository": {"full_name": 5}}).encode()), 400),
+    "repository is a string": (
+        lambda: signed(json.dumps({**push_payload(), "repository": "acme/orders"}).encode()),
+        400,
+    ),
+    "full_name is a number": (
+        lambda: signed(json.dumps({**push_payload(), "repository": {"full_name": 5}}).encode()),
+        400,
+    ),
     "ref is a number": (lambda: signed(json.dumps({**push_payload(), "ref": 5}).encode()), 400),
     "before is null": (lambda: signed(json.dumps({**push_payload(), "before": None}).encode()), 400),
     "after is empty": (lambda: signed(json.dumps({**push_payload(), "after": ""}).encode()), 400),
@@ -232,10 +275,13 @@ def test_a_failing_put_events_call_is_a_502(receiver, error):
     assert "publish" in answered(receiver.handler(delivery(push_payload()), None), 502)
 
 
-@pytest.mark.parametrize("entries", [
-    [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
-    [{"ErrorCode": "ValidationException", "ErrorMessage": "Event too large"}],
-])
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
+        [{"ErrorCode": "ValidationException", "ErrorMessage": "Event too large"}],
+    ],
+)
 def test_a_refused_entry_is_a_502(receiver, entries):
     class Refusing:
         def put_events(self, **kwargs):

@@ -2,6 +2,7 @@
 SafeLoader implements) is exactly the JSON template, for the default and every config in
 tests/configs/ (yaml-1.1-words.toml holds the words 1.1 would misread: yes, off, 1_000, 1:20,
 0755, =, <<, ...)."""
+
 import json
 import os
 import pathlib

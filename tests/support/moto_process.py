@@ -1,5 +1,6 @@
 """One moto_server for a test module: started on a free port (with the TLS-only correction of
 moto_server_tls.py), waited for, and stopped. Shared by tests/e2e and tests/pipeline."""
+
 import contextlib
 import pathlib
 import socket
@@ -21,8 +22,9 @@ def moto_server(log_path):
     """Yields the endpoint URL of a running moto_server whose output goes to `log_path`."""
     port = free_port()
     with open(log_path, "w") as handle:
-        server = subprocess.Popen([sys.executable, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=handle, stderr=handle)
+        server = subprocess.Popen(
+            [sys.executable, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=handle
+        )
     try:
         deadline = time.time() + 20
         while True:

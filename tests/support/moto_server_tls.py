@@ -8,6 +8,7 @@ the policy. Every other statement is evaluated as moto does.
 
 Usage: python moto_server_tls.py -H 127.0.0.1 -p PORT (the arguments of moto_server)
 """
+
 import json
 
 from moto.s3 import models

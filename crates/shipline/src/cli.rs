@@ -62,7 +62,7 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         template: Option<PathBuf>,
         /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit. Default:
-        /// shipline-staging-<account>-<region>, created on first need.
+        /// `shipline-staging-<account>-<region>`, created on first need.
         #[arg(long, value_name = "BUCKET")]
         staging_bucket: Option<String>,
         #[command(flatten)]
@@ -78,7 +78,7 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         template: Option<PathBuf>,
         /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit. Default:
-        /// shipline-staging-<account>-<region>, created on first need.
+        /// `shipline-staging-<account>-<region>`, created on first need.
         #[arg(long, value_name = "BUCKET")]
         staging_bucket: Option<String>,
         #[command(flatten)]

@@ -18,6 +18,7 @@ action never hangs until its timeout. The handler raises only when that call its
 way a retry can fix (see `report`). The job event carries artifact credentials: it is never
 logged.
 """
+
 import json
 import logging
 import os
@@ -62,11 +63,11 @@ def parse_parameters(job):
     try:
         raw = job["data"]["actionConfiguration"]["configuration"]["UserParameters"]
     except (KeyError, TypeError):
-        raise PromotionError(f"the action has no UserParameters; expected JSON with {expected}")
+        raise PromotionError(f"the action has no UserParameters; expected JSON with {expected}") from None
     try:
         params = json.loads(raw)
     except (TypeError, ValueError, RecursionError):
-        raise PromotionError("UserParameters is not valid JSON")
+        raise PromotionError("UserParameters is not valid JSON") from None
     if not isinstance(params, dict):
         raise PromotionError(f"UserParameters must be a JSON object with {expected}")
     action = params.get("action", "promote")
@@ -113,7 +114,12 @@ def promote(ecr, repository, digest, tag):
         reasons = "; ".join(f.get("failureReason", f.get("failureCode", "")) for f in found.get("failures", []))
         raise PromotionError(f"image {digest} is not in repository {repository}" + (f" ({reasons})" if reasons else ""))
     image = images[0]
-    put = {"repositoryName": repository, "imageManifest": image["imageManifest"], "imageTag": tag, "imageDigest": digest}
+    put = {
+        "repositoryName": repository,
+        "imageManifest": image["imageManifest"],
+        "imageTag": tag,
+        "imageDigest": digest,
+    }
     if image.get("imageManifestMediaType"):
         put["imageManifestMediaType"] = image["imageManifestMediaType"]
     try:
@@ -141,7 +147,10 @@ def run_job(event, work):
     job_id = job.get("id") if isinstance(job, dict) else None
     if not isinstance(job_id, str) or not job_id:
         # Not a CodePipeline invocation: there is no job to report to.
-        LOG.error("invoked without a CodePipeline job id; event keys: %s", sorted(event) if isinstance(event, dict) else type(event).__name__)
+        LOG.error(
+            "invoked without a CodePipeline job id; event keys: %s",
+            sorted(event) if isinstance(event, dict) else type(event).__name__,
+        )
         return {"status": "ignored", "reason": "no CodePipeline job in the event"}
     try:
         done = work(job)
@@ -210,6 +219,7 @@ def handler(event, context):
             return gate(client("ecr"), job, repository, digest, time.time())
         summary = promote(client("ecr"), repository, digest, tag)
         return Done(summary, variables={"PROMOTED_DIGEST": digest, "PROMOTED_TAG": tag})
+
     return run_job(event, work)
 
 
@@ -225,7 +235,7 @@ def gate_settings():
         max_findings = int(os.environ.get("GATE_MAX_FINDINGS", "0"))
         wait_seconds = int(os.environ.get("GATE_WAIT_SECONDS", "1800"))
     except ValueError:
-        raise PromotionError("GATE_MAX_FINDINGS and GATE_WAIT_SECONDS must be whole numbers")
+        raise PromotionError("GATE_MAX_FINDINGS and GATE_WAIT_SECONDS must be whole numbers") from None
     ignore = {i.strip() for i in os.environ.get("GATE_IGNORE", "").split(",") if i.strip()}
     return severity, max_findings, ignore, wait_seconds
 
@@ -244,14 +254,17 @@ def scan_findings(ecr, repository, digest):
             if err.response["Error"]["Code"] == "ScanNotFoundException":
                 return "PENDING", "the scan has not started yet", []
             if err.response["Error"]["Code"] == "ImageNotFoundException":
-                raise PromotionError(f"image {digest} is not in repository {repository}")
+                raise PromotionError(f"image {digest} is not in repository {repository}") from None
             raise
         status = page.get("imageScanStatus", {})
         body = page.get("imageScanFindings", {})
         findings += [(f.get("name", "?"), f.get("severity", "UNDEFINED")) for f in body.get("findings", [])]
         # Enhanced scanning (Amazon Inspector) reports its findings in another list.
         findings += [
-            (f.get("packageVulnerabilityDetails", {}).get("vulnerabilityId") or f.get("title", "?"), f.get("severity", "UNDEFINED"))
+            (
+                f.get("packageVulnerabilityDetails", {}).get("vulnerabilityId") or f.get("title", "?"),
+                f.get("severity", "UNDEFINED"),
+            )
             for f in body.get("enhancedFindings", [])
         ]
         token = page.get("nextToken")
@@ -269,13 +282,16 @@ def judge(repository, digest, findings, severity, max_findings, ignore):
     ignored = sorted({fid for fid, _ in at_or_above if fid in ignore})
     blocking = sorted({fid for fid, _ in at_or_above if fid not in ignore})
     shown = ", ".join(f"{level} {counts[level]}" for level in reversed(SEVERITIES) if level in counts) or "no findings"
-    verdict = (f"{len(blocking)} finding(s) at {severity} or above (allowed {max_findings})"
-               + (f", {len(ignored)} ignored by config" if ignored else ""))
+    verdict = f"{len(blocking)} finding(s) at {severity} or above (allowed {max_findings})" + (
+        f", {len(ignored)} ignored by config" if ignored else ""
+    )
     if len(blocking) > max_findings:
         listed = ", ".join(blocking[:20]) + (" ..." if len(blocking) > 20 else "")
         raise PromotionError(f"scan gate blocked {repository}@{digest}: {verdict}: {listed}; all findings: {shown}")
-    return Done(f"scan gate passed {repository}@{digest}: {verdict}; all findings: {shown}",
-                variables={"BLOCKING_FINDINGS": str(len(blocking)), "FINDINGS": shown[:1000]})
+    return Done(
+        f"scan gate passed {repository}@{digest}: {verdict}; all findings: {shown}",
+        variables={"BLOCKING_FINDINGS": str(len(blocking)), "FINDINGS": shown[:1000]},
+    )
 
 
 def wait_started(job, now):
@@ -303,13 +319,20 @@ def gate(ecr, job, repository, digest, now):
         if waited >= wait_seconds:
             raise PromotionError(
                 f"the scan of {repository}@{digest} did not finish within {wait_seconds // 60} minute(s) "
-                f"(still {status}); rerun the stage, or raise [scan] wait_minutes")
-        return Done(f"waiting for the scan of {repository}@{digest} ({status}, {waited} s so far)",
-                    continuation=json.dumps({"started": started}))
+                f"(still {status}); rerun the stage, or raise [scan] wait_minutes"
+            )
+        return Done(
+            f"waiting for the scan of {repository}@{digest} ({status}, {waited} s so far)",
+            continuation=json.dumps({"started": started}),
+        )
     if status in ("COMPLETE", "ACTIVE"):
         return judge(repository, digest, findings, severity, max_findings, ignore)
     if status == "UNSUPPORTED_IMAGE":
         raise PromotionError(
-            f"ECR cannot scan {repository}@{digest} (UNSUPPORTED_IMAGE: {description or 'unsupported base OS or media type'}); "
-            "basic scanning needs an image from a supported OS: see the ECR user guide, 'Image scanning'")
-    raise PromotionError(f"the scan of {repository}@{digest} ended in {status}" + (f": {description}" if description else ""))
+            f"ECR cannot scan {repository}@{digest} "
+            f"(UNSUPPORTED_IMAGE: {description or 'unsupported base OS or media type'}); "
+            "basic scanning needs an image from a supported OS: see the ECR user guide, 'Image scanning'"
+        )
+    raise PromotionError(
+        f"the scan of {repository}@{digest} ended in {status}" + (f": {description}" if description else "")
+    )

@@ -15,6 +15,7 @@ malformed, 401 unsigned or forged, 413 oversized, 500 unexpected error, 502 Secr
 or EventBridge failed (the secret could not be read, or the event was not published). The
 request and the secret are never logged.
 """
+
 import base64
 import hashlib
 import hmac
@@ -64,14 +65,17 @@ def secret():
             value = client("secretsmanager").get_secret_value(SecretId=os.environ["WEBHOOK_SECRET_ARN"])
         except (ClientError, BotoCoreError) as err:
             LOG.error("could not read the webhook secret: %s", err)
-            raise Reject(502, "could not read the webhook secret")
+            raise Reject(502, "could not read the webhook secret") from None
         _secret.append(value["SecretString"].encode("utf-8"))
     return _secret[0]
 
 
 def respond(status, message):
-    return {"statusCode": status, "headers": {"content-type": "application/json"},
-            "body": json.dumps({"message": message})}
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"message": message}),
+    }
 
 
 def raw_body(event):
@@ -84,7 +88,7 @@ def raw_body(event):
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
     except ValueError:
-        raise Reject(400, "body is not valid base64 or UTF-8")
+        raise Reject(400, "body is not valid base64 or UTF-8") from None
     if len(raw) > MAX_BODY_BYTES:
         raise Reject(413, "payload too large")
     return raw
@@ -106,20 +110,31 @@ def push_detail(payload, delivery):
     if not isinstance(full_name, str) or not all(isinstance(v, str) and v for v in fields.values()) or len(fields) != 3:
         return None
     pusher = payload.get("pusher") if isinstance(payload.get("pusher"), dict) else {}
-    return {"repository": full_name, **fields, "deleted": payload.get("deleted") is True,
-            "pusher": pusher.get("name"), "delivery": delivery}
+    return {
+        "repository": full_name,
+        **fields,
+        "deleted": payload.get("deleted") is True,
+        "pusher": pusher.get("name"),
+        "delivery": delivery,
+    }
 
 
 def publish(detail):
     """Puts the push event on the bus."""
     try:
-        result = client("events").put_events(Entries=[{
-            "Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail),
-            "EventBusName": os.environ["EVENT_BUS_NAME"],
-        }])
+        result = client("events").put_events(
+            Entries=[
+                {
+                    "Source": SOURCE,
+                    "DetailType": DETAIL_TYPE,
+                    "Detail": json.dumps(detail),
+                    "EventBusName": os.environ["EVENT_BUS_NAME"],
+                }
+            ]
+        )
     except (ClientError, BotoCoreError) as err:
         LOG.error("EventBridge PutEvents failed for delivery %s: %s", detail["delivery"], err)
-        raise Reject(502, "could not publish the push event")
+        raise Reject(502, "could not publish the push event") from None
     if result.get("FailedEntryCount"):
         LOG.error("EventBridge refused delivery %s: %s", detail["delivery"], result.get("Entries"))
         raise Reject(502, "could not publish the push event")

@@ -1,6 +1,6 @@
 //! CloudFormation operations behind `plan`, `deploy`, `status` and `destroy`: the only code
 //! that talks to AWS. Each operation is one async function over a [`Session`] that returns data
-//! or a [`DeployError`]; user interaction goes through the [`Ui`] trait so the same code runs
+//! or a [`DeployError`](error::DeployError); user interaction goes through the [`Ui`] trait so the same code runs
 //! on a terminal, in CI, and under scripted SDK responses in tests.
 
 pub mod change_set;
