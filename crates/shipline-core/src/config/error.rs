@@ -23,9 +23,12 @@ const SINGLE_TABLES: [&str; 11] = [
     "tags",
 ];
 
-/// How much of a message or source line an error shows: user values are echoed back, and a
-/// megabyte-long line must not be.
+/// How much of a source line an error shows, around the marked column: user values are
+/// echoed back, and a megabyte-long line must not be.
 const MAX_SHOWN_CHARS: usize = 160;
+
+/// How much of a message an error shows (messages quote values, and list what is allowed).
+const MAX_MESSAGE_CHARS: usize = 400;
 
 /// A config problem found by validation, before it is given a location in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +85,7 @@ impl ConfigError {
             None,
             None,
             "the file is empty".to_owned(),
-            "run `shipline init` to write a commented config, or delete the file to use the embedded default pipeline".to_owned(),
+            "write the pipeline's settings in it (the README's configuration reference lists every key), or delete the file to use the embedded default pipeline".to_owned(),
         )
     }
 
@@ -172,10 +175,10 @@ impl fmt::Display for ConfigError {
         if let Some(key) = &self.key {
             write!(f, "`{key}`: ")?;
         }
-        writeln!(f, "{}", clip(&self.message, 0).0)?;
+        writeln!(f, "{}", clip(&self.message, 0, MAX_MESSAGE_CHARS).0)?;
         if let (Some((line, column)), Some(source)) = (self.position, &self.source_line) {
             let gutter = " ".repeat(line.to_string().len());
-            let (shown, column) = clip(source, column - 1);
+            let (shown, column) = clip(source, column - 1, MAX_SHOWN_CHARS);
             writeln!(f, "{gutter} |")?;
             writeln!(f, "{line} | {shown}")?;
             writeln!(f, "{gutter} | {}^", " ".repeat(column))?;
@@ -184,17 +187,15 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// At most [`MAX_SHOWN_CHARS`] characters of `text` around character `column` (with `…` where
-/// text was cut), and the column's position in what is shown.
-fn clip(text: &str, column: usize) -> (String, usize) {
+/// At most `max` characters of `text` around character `column` (with `…` where text was
+/// cut), and the column's position in what is shown.
+fn clip(text: &str, column: usize, max: usize) -> (String, usize) {
     let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= MAX_SHOWN_CHARS {
+    if chars.len() <= max {
         return (text.to_owned(), column);
     }
-    let start = column
-        .saturating_sub(MAX_SHOWN_CHARS / 2)
-        .min(chars.len() - MAX_SHOWN_CHARS);
-    let end = start + MAX_SHOWN_CHARS;
+    let start = column.saturating_sub(max / 2).min(chars.len() - max);
+    let end = start + max;
     let mut shown = String::new();
     let mut column = column - start;
     if start > 0 {

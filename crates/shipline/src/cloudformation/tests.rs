@@ -517,17 +517,19 @@ fn throttling_is_retried_with_backoff_then_succeeds() {
         None,
     )]);
     let outputs = stack_in(StackStatus::CreateComplete);
-    // The same retry policy `connect` gets from aws-config's defaults (standard mode, 3
-    // attempts), with a tiny backoff so the test is fast.
+    // The retry policy shipline's own `connect` produces (not one the test makes up), with a
+    // tiny backoff so the test is fast.
+    let sdk = run(super::connect(Some("us-east-1".into()), None));
+    let retry = sdk
+        .retry_config()
+        .expect("connect configures retries")
+        .clone();
+    assert!(retry.max_attempts() >= 3, "{retry:?}");
     let client: Client = mock_client!(
         aws_sdk_cloudformation,
         RuleMode::Sequential,
         [&throttled, &stack_events, &outputs],
-        |c| c.retry_config(
-            aws_sdk_cloudformation::config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(1))
-        )
+        |c| c.retry_config(retry.clone().with_initial_backoff(Duration::from_millis(1)))
     );
     let session = Session {
         client,
