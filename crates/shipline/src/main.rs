@@ -6,12 +6,19 @@
 //! `cloudformation`, `staging`, `retained` and `delivery` are the only modules that talk to
 //! AWS; `shipline synth` never does.
 
+// Without the `aws` feature, what only the AWS commands use is compiled but unused.
+#![cfg_attr(not(feature = "aws"), allow(dead_code))]
+
 mod cli;
+#[cfg(feature = "aws")]
 mod cloudformation;
 mod commands;
+#[cfg(feature = "aws")]
 mod delivery;
 mod printer;
+#[cfg(feature = "aws")]
 mod retained;
+#[cfg(feature = "aws")]
 mod staging;
 
 use std::process::ExitCode;
@@ -20,8 +27,7 @@ use clap::Parser;
 use shipline_core::Config;
 
 use cli::{Cli, Command};
-use commands::template::TemplateOptions;
-use commands::{Aws, ConfigSource, Failure, Output};
+use commands::{ConfigSource, Failure, Output};
 use printer::Printer;
 
 fn main() -> ExitCode {
@@ -62,12 +68,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// Built without the `aws` feature: only `synth` is available.
+#[cfg(not(feature = "aws"))]
+fn run_on_aws(_: Command, _: &Config, _: &Printer) -> Result<Output, Failure> {
+    Err(Failure::BadInput(
+        "this shipline was built without the `aws` cargo feature, so it can only synthesize; install the full tool with `cargo install --locked --path crates/shipline`".into(),
+    ))
+}
+
 /// Runs a command that talks to AWS on a single-threaded runtime; Ctrl-C stops waiting (an
 /// operation already started continues in AWS).
+#[cfg(feature = "aws")]
 fn run_on_aws(command: Command, config: &Config, printer: &Printer) -> Result<Output, Failure> {
     if let Command::Rollback { stage, .. } = &command {
         commands::rollback::check_stage(config, stage)?;
     }
+    use commands::Aws;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -86,12 +102,14 @@ fn run_on_aws(command: Command, config: &Config, printer: &Printer) -> Result<Ou
     })
 }
 
+#[cfg(feature = "aws")]
 async fn dispatch(
     command: Command,
     config: &Config,
-    aws: &Aws,
+    aws: &commands::Aws,
     printer: &Printer,
 ) -> Result<Output, Failure> {
+    use commands::template::TemplateOptions;
     match command {
         Command::Synth { .. } => unreachable!("synth runs without AWS"),
         Command::Plan {

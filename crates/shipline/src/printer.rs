@@ -3,13 +3,8 @@
 //! when stderr is a terminal — nothing on stderr with `--quiet` except errors, and
 //! confirmation prompts only on a terminal.
 
-use std::cell::RefCell;
-use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
+use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::cloudformation::{Answer, Ui};
 use crate::commands::{Failure, Output};
 
 pub struct Printer {
@@ -18,7 +13,8 @@ pub struct Printer {
     /// `--yes`: every confirmation is answered Yes without asking.
     pub assume_yes: bool,
     /// The progress bar of the running stack operation (terminal only).
-    bar: RefCell<Option<ProgressBar>>,
+    #[cfg(feature = "aws")]
+    bar: std::cell::RefCell<Option<indicatif::ProgressBar>>,
 }
 
 impl Printer {
@@ -27,7 +23,8 @@ impl Printer {
             json,
             quiet,
             assume_yes,
-            bar: RefCell::new(None),
+            #[cfg(feature = "aws")]
+            bar: std::cell::RefCell::new(None),
         }
     }
 
@@ -70,93 +67,107 @@ impl Printer {
         }
         self.error(&failure.message());
     }
-
-    /// Reads one answer line on a terminal, or None when there is no terminal to ask on.
-    fn ask(&self, question: &str) -> Option<String> {
-        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return None;
-        }
-        eprint!("{question} ");
-        let _ = std::io::stderr().flush();
-        let mut reply = String::new();
-        std::io::stdin().lock().read_line(&mut reply).ok()?;
-        Some(reply.trim().to_owned())
-    }
 }
 
-fn timestamp() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (h, m, s) = ((now / 3600) % 24, (now / 60) % 60, now % 60);
-    format!("{h:02}:{m:02}:{s:02}")
-}
+/// Questions and progress for the commands that talk to AWS.
+#[cfg(feature = "aws")]
+mod interactive {
+    use std::io::{BufRead, IsTerminal, Write};
+    use std::time::Duration;
 
-impl Ui for Printer {
-    fn progress(&self, line: &str) {
-        if self.quiet {
-            return;
-        }
-        let line = format!("{} {line}", timestamp());
-        match self.bar.borrow().as_ref() {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    use super::Printer;
+    use crate::cloudformation::{Answer, Ui};
+
+    impl Printer {
+        /// Reads one answer line on a terminal, or None when there is no terminal to ask on.
+        fn ask(&self, question: &str) -> Option<String> {
+            if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+                return None;
+            }
+            eprint!("{question} ");
+            let _ = std::io::stderr().flush();
+            let mut reply = String::new();
+            std::io::stdin().lock().read_line(&mut reply).ok()?;
+            Some(reply.trim().to_owned())
         }
     }
 
-    fn confirm(&self, question: &str) -> Answer {
-        if self.assume_yes {
-            return Answer::Yes;
-        }
-        match self.ask(&format!("{question} [y/N]")).as_deref() {
-            None => Answer::NotInteractive,
-            Some("y" | "Y" | "yes" | "YES" | "Yes") => Answer::Yes,
-            Some(_) => Answer::No,
-        }
+    fn timestamp() -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let (h, m, s) = ((now / 3600) % 24, (now / 60) % 60, now % 60);
+        format!("{h:02}:{m:02}:{s:02}")
     }
 
-    fn confirm_typed(&self, question: &str, expected: &str) -> Answer {
-        if self.assume_yes {
-            return Answer::Yes;
+    impl Ui for Printer {
+        fn progress(&self, line: &str) {
+            if self.quiet {
+                return;
+            }
+            let line = format!("{} {line}", timestamp());
+            match self.bar.borrow().as_ref() {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
         }
-        match self.ask(question) {
-            None => Answer::NotInteractive,
-            Some(reply) if reply == expected => Answer::Yes,
-            Some(_) => Answer::No,
-        }
-    }
 
-    fn begin(&self, resources: usize) {
-        if self.quiet || !std::io::stderr().is_terminal() {
-            return;
+        fn confirm(&self, question: &str) -> Answer {
+            if self.assume_yes {
+                return Answer::Yes;
+            }
+            match self.ask(&format!("{question} [y/N]")).as_deref() {
+                None => Answer::NotInteractive,
+                Some("y" | "Y" | "yes" | "YES" | "Yes") => Answer::Yes,
+                Some(_) => Answer::No,
+            }
         }
-        let bar = if resources == 0 {
-            ProgressBar::new_spinner()
-        } else {
-            ProgressBar::new(resources as u64)
-        };
-        let template = if resources == 0 {
-            "{spinner} {elapsed} resources settled: {pos}"
-        } else {
-            "{spinner} {elapsed} [{bar:30}] {pos}/{len} resources"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.enable_steady_tick(Duration::from_millis(200));
-        *self.bar.borrow_mut() = Some(bar);
-    }
 
-    fn advance(&self) {
-        if let Some(bar) = self.bar.borrow().as_ref() {
-            bar.inc(1);
+        fn confirm_typed(&self, question: &str, expected: &str) -> Answer {
+            if self.assume_yes {
+                return Answer::Yes;
+            }
+            match self.ask(question) {
+                None => Answer::NotInteractive,
+                Some(reply) if reply == expected => Answer::Yes,
+                Some(_) => Answer::No,
+            }
         }
-    }
 
-    fn finish(&self) {
-        if let Some(bar) = self.bar.borrow_mut().take() {
-            bar.finish_and_clear();
+        fn begin(&self, resources: usize) {
+            if self.quiet || !std::io::stderr().is_terminal() {
+                return;
+            }
+            let bar = if resources == 0 {
+                ProgressBar::new_spinner()
+            } else {
+                ProgressBar::new(resources as u64)
+            };
+            let template = if resources == 0 {
+                "{spinner} {elapsed} resources settled: {pos}"
+            } else {
+                "{spinner} {elapsed} [{bar:30}] {pos}/{len} resources"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            *self.bar.borrow_mut() = Some(bar);
+        }
+
+        fn advance(&self) {
+            if let Some(bar) = self.bar.borrow().as_ref() {
+                bar.inc(1);
+            }
+        }
+
+        fn finish(&self) {
+            if let Some(bar) = self.bar.borrow_mut().take() {
+                bar.finish_and_clear();
+            }
         }
     }
 }

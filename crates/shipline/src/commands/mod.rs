@@ -2,13 +2,20 @@
 //! [`Output`] (what to print, as text and as JSON) or a [`Failure`]; only `main` turns either
 //! into bytes and an exit code.
 
+#[cfg(feature = "aws")]
 mod aws;
+#[cfg(feature = "aws")]
 pub mod deploy;
+#[cfg(feature = "aws")]
 pub mod destroy;
+#[cfg(feature = "aws")]
 pub mod plan;
+#[cfg(feature = "aws")]
 pub mod rollback;
+#[cfg(feature = "aws")]
 pub mod status;
 pub mod synth;
+#[cfg(feature = "aws")]
 pub mod template;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +24,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use shipline_core::{Config, ConfigError};
 
-use crate::cloudformation::error::DeployError;
-
+#[cfg(feature = "aws")]
 pub use aws::Aws;
 
 /// What a command reports: lines for stdout (text), the same data as a JSON object
@@ -58,8 +64,9 @@ pub enum Failure {
     Interrupted { stack: String },
 }
 
-impl From<DeployError> for Failure {
-    fn from(err: DeployError) -> Self {
+#[cfg(feature = "aws")]
+impl From<crate::cloudformation::error::DeployError> for Failure {
+    fn from(err: crate::cloudformation::error::DeployError) -> Self {
         Failure::Failed(err.to_string())
     }
 }
@@ -151,6 +158,7 @@ pub fn next_steps(config: &Config, region: &str) -> String {
 }
 
 /// The names of the promotion stages, in order.
+#[cfg(feature = "aws")]
 fn stage_names(config: &Config) -> Vec<String> {
     config
         .promotion_stages()
