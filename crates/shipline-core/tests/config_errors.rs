@@ -143,6 +143,13 @@ fn tags_are_checked_against_the_strictest_resource_limits() {
         "combining",
     );
     accepted("[tags]\nOwner = \"Ren\u{e9}e\"\nTeam = \"caf\u{e9} 2\"\n");
+    // A line separator is a separator to IAM, but breaks lines in YAML 1.1.
+    assert_error(
+        "[tags]\nOwner = \"a\u{2028} b\"\n",
+        "tags.Owner",
+        2,
+        "1-255",
+    );
     assert_error(
         "[tags]\n\"aws:owner\" = \"x\"\n",
         "tags.\"aws:owner\"",
@@ -164,6 +171,13 @@ fn tag_keys_differing_only_in_case_collide_on_iam_roles() {
         "[tags]\nOwner = \"a\"\nOWNER = \"b\"\n",
         "tags.OWNER",
         3,
+        "also in [tags]",
+    );
+    // Case-insensitive beyond ASCII.
+    assert_error(
+        "[tags]\n\"\u{c9}quipe\" = \"a\"\n\"\u{e9}quipe\" = \"b\"\n",
+        "tags.\"\u{c9}quipe\"",
+        2,
         "also in [tags]",
     );
     accepted("[tags]\nEnvironment = \"dev\"\n");

@@ -512,14 +512,15 @@ fn build_variable(name: &str, value: &str) -> Result<(), Problem> {
 /// (IAM User Guide, "Tagging IAM resources"), so two keys differing only in case collide on
 /// the roles. At most 50 tags per resource (IAM and ECR: maxItems 50).
 fn tags(config: &Config) -> Result<(), Problem> {
-    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+    // \p{Z} narrowed to space separators: IAM's class also admits the line and paragraph
+    // separators U+2028/U+2029, which break lines in YAML 1.1 and belong in no tag.
     let allowed = |c: char| {
         matches!(
             c.general_category_group(),
-            GeneralCategoryGroup::Letter
-                | GeneralCategoryGroup::Separator
-                | GeneralCategoryGroup::Number
-        ) || "_.:/=+-@".contains(c)
+            GeneralCategoryGroup::Letter | GeneralCategoryGroup::Number
+        ) || c.general_category() == GeneralCategory::SpaceSeparator
+            || "_.:/=+-@".contains(c)
     };
     let effective = config.effective_tags();
     for (key, value) in &config.tags {
@@ -547,7 +548,7 @@ fn tags(config: &Config) -> Result<(), Problem> {
         }
         if let Some(other) = effective
             .keys()
-            .find(|other| *other != key && other.eq_ignore_ascii_case(key))
+            .find(|other| *other != key && other.to_lowercase() == key.to_lowercase())
         {
             return Err(problem(
                 path(),

@@ -93,12 +93,47 @@ fn scalar_string(s: &str, indent: usize) -> String {
         s.to_owned()
     } else if let Some(block) = literal_block(s, indent) {
         block
-    } else if s.chars().any(|c| c.is_control()) {
-        // JSON's escapes are valid in a YAML double-quoted scalar.
-        serde_json::to_string(s).expect("strings serialize")
-    } else {
+    } else if s.chars().all(|c| printable(c) && !is_line_break(c)) {
         format!("'{}'", s.replace('\'', "''"))
+    } else {
+        double_quoted(s)
     }
+}
+
+/// YAML 1.1's printable characters (spec 5.1): tab, LF, CR, the visible ASCII range, NEL,
+/// and Unicode outside the C0/C1 controls, surrogates and U+FFFE/U+FFFF.
+fn printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        || c >= '\u{10000}'
+}
+
+/// YAML 1.1's line breaks (spec 5.4): a literal block or a quoted scalar would fold or end
+/// the line at any of them, not only at LF.
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// A double-quoted scalar with YAML's escapes (spec 5.7) for every character that could not
+/// stand as itself: line breaks, non-printables, and the quote and backslash.
+fn double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if printable(c) => out.push(c),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c => out.push_str(&format!("\\u{:04X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Words YAML 1.1 resolves to booleans or null (YAML 1.1 types: bool, null), compared
@@ -125,11 +160,13 @@ fn is_plain_safe(s: &str) -> bool {
 }
 
 /// A literal block (`|`) for a multi-line string whose every line can be written as is:
-/// printable, no carriage returns, first line not starting with a space (the block's
+/// printable, LF the only line break (CR, NEL, U+2028 and U+2029 also break lines in YAML 1.1), first line not starting with a space (the block's
 /// indentation is taken from it). Chomping keeps the trailing newlines exactly.
 fn literal_block(s: &str, indent: usize) -> Option<String> {
-    let printable = s.chars().all(|c| c == '\n' || !c.is_control());
-    if !s.contains('\n') || !printable || s.starts_with([' ', '\n']) {
+    let writable = s
+        .chars()
+        .all(|c| c == '\n' || (printable(c) && !is_line_break(c)));
+    if !s.contains('\n') || !writable || s.starts_with([' ', '\n']) {
         return None;
     }
     let body = s.trim_end_matches('\n');
@@ -266,6 +303,37 @@ mod tests {
         assert_eq!(round_trip(&value), value);
     }
 
+    /// Regression: YAML 1.1 breaks lines at NEL, U+2028 and U+2029 and refuses DEL, the C1
+    /// controls and U+FFFE/U+FFFF; JSON's escaping left them raw, so PyYAML misread or refused
+    /// the template.
+    #[test]
+    fn unicode_line_breaks_and_non_printables_are_escaped() {
+        for s in [
+            "line1\nfoo\u{2028}bar\n",
+            "x\n\u{2029}y",
+            "a\u{7f}b",
+            "a\u{80}b",
+            "a\u{85}b",
+            "a\u{2028}  b",
+            "a\u{ffff}b",
+            "tab\there",
+            "quote\" and \\ backslash",
+        ] {
+            let text = render(&json!({ "k": s }));
+            assert!(
+                !text.contains([
+                    '\u{7f}', '\u{80}', '\u{85}', '\u{2028}', '\u{2029}', '\u{ffff}'
+                ]),
+                "{s:?} written raw: {text}"
+            );
+            assert_eq!(
+                round_trip(&json!({ "k": s })),
+                json!({ "k": s }),
+                "{s:?}: {text}"
+            );
+        }
+    }
+
     /// YAML 1.1's implicit resolvers (the regular expressions of PyYAML's `resolver.py`, which
     /// implements the 1.1 type repository): a plain scalar matching one is not a string.
     fn resolved_by_yaml_11(s: &str) -> bool {
@@ -309,7 +377,7 @@ mod tests {
         /// No string written plain is one YAML 1.1 would resolve to another type, and every
         /// string reads back as itself.
         #[test]
-        fn plain_scalars_are_strings_under_yaml_11(s in "[ -~\n\u{e9}\u{301}]{0,12}") {
+        fn plain_scalars_are_strings_under_yaml_11(s in "[ -~\n\u{e9}\u{301}\u{85}\u{2028}\u{7f}\u{9f}]{0,12}") {
             if is_plain_safe(&s) {
                 proptest::prop_assert!(!resolved_by_yaml_11(&s), "{:?} written plain", s);
             }
