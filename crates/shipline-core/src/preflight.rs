@@ -59,13 +59,38 @@ fn avoided_by(resource_type: &str) -> Option<&'static str> {
     }
 }
 
-/// `Ok` when `template` (a CloudFormation document) may be deployed to `region`.
-pub fn check(template: &Value, region: &str) -> Result<(), PreflightError> {
+/// `Ok` with warnings when `template` (a CloudFormation document) may be deployed to `region`;
+/// an error when it must not be. A region the table has no data for, and resource types it has
+/// not checked (a hand-written `--template`), are warned about, not refused: shipline cannot
+/// tell, and CloudFormation would roll back a create it cannot complete.
+pub fn check(template: &Value, region: &str) -> Result<Vec<String>, PreflightError> {
     if follows_placeholder(template) {
         return Err(PreflightError::Placeholder);
     }
-    let types = resources(template).filter_map(|r| r["Type"].as_str());
-    regions::check(region, types).map_err(PreflightError::Region)
+    let mut types: Vec<&str> = resources(template)
+        .filter_map(|r| r["Type"].as_str())
+        .collect();
+    types.sort();
+    types.dedup();
+    if !regions::is_known(region) {
+        let reason = regions::check(region, []).unwrap_err();
+        return Ok(vec![format!(
+            "warning: {reason}; deploying without checking which resource types it offers"
+        )]);
+    }
+    let checked: Vec<&str> = regions::checked_types().collect();
+    let (known, unchecked): (Vec<&str>, Vec<&str>) =
+        types.into_iter().partition(|t| checked.contains(t));
+    regions::check(region, known).map_err(PreflightError::Region)?;
+    Ok(if unchecked.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "warning: cannot check whether region `{region}` offers {} (not in {})",
+            unchecked.join(", "),
+            regions::source()
+        )]
+    })
 }
 
 fn resources(template: &Value) -> impl Iterator<Item = &Value> {
@@ -104,7 +129,7 @@ mod tests {
             check(&default, "us-east-1"),
             Err(PreflightError::Placeholder)
         );
-        assert_eq!(check(&template(ORDERS), "us-east-1"), Ok(()));
+        assert_eq!(check(&template(ORDERS), "us-east-1"), Ok(vec![]));
     }
 
     #[test]
@@ -117,7 +142,7 @@ mod tests {
         let connection = format!(
             "{ORDERS}trigger = \"connection\"\nconnection_arn = \"arn:aws:codeconnections:il-central-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666\"\n"
         );
-        assert_eq!(check(&template(&connection), "il-central-1"), Ok(()));
+        assert_eq!(check(&template(&connection), "il-central-1"), Ok(vec![]));
     }
 
     #[test]
@@ -130,10 +155,16 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_region_is_refused() {
-        assert!(matches!(
-            check(&template(ORDERS), "xx-nowhere-1"),
-            Err(PreflightError::Region(RegionError::Unknown { .. }))
-        ));
+    fn a_region_or_type_the_table_cannot_tell_about_is_a_warning_not_a_refusal() {
+        let warnings = check(&template(ORDERS), "me-south-1").unwrap();
+        assert!(warnings[0].contains("me-south-1"), "{warnings:?}");
+        let warnings = check(&template(ORDERS), "xx-nowhere-1").unwrap();
+        assert!(warnings[0].contains("unknown region"), "{warnings:?}");
+        let mut hand_written = template(ORDERS);
+        hand_written["Resources"]["Queue"] = serde_json::json!({ "Type": "AWS::SQS::Queue" });
+        let warnings = check(&hand_written, "us-east-1").unwrap();
+        assert!(warnings[0].contains("AWS::SQS::Queue"), "{warnings:?}");
+        // A type the table does check still refuses where it is missing.
+        assert!(check(&hand_written, "il-central-1").is_err());
     }
 }

@@ -174,10 +174,15 @@ pub fn short_code(region: &str) -> Option<String> {
     }
 }
 
-/// `(region, short code)` for every region in the table, sorted by region: e.g. the rows of a
-/// CloudFormation `Mappings` table keyed by `AWS::Region`.
+/// `(region, short code)` for every region cfn-lint lists (those it has no data for too, so
+/// that a template deployed there by other means still resolves its names), sorted by region:
+/// e.g. the rows of a CloudFormation `Mappings` table keyed by `AWS::Region`.
 pub fn short_codes() -> impl Iterator<Item = (&'static str, String)> {
-    known().map(|region| {
+    let mut regions: Vec<&'static str> = known()
+        .chain(DATA.unchecked_regions.keys().map(String::as_str))
+        .collect();
+    regions.sort_unstable();
+    regions.into_iter().map(|region| {
         let code = abbreviate(region).expect("every known region has a short code (unit tested)");
         (region, code)
     })
@@ -278,7 +283,10 @@ mod tests {
                 panic!("{region} and {other} both -> {code}");
             }
         }
-        assert_eq!(short_codes().count(), DATA.regions.len());
+        assert_eq!(
+            short_codes().count(),
+            DATA.regions.len() + DATA.unchecked_regions.len()
+        );
         assert!(short_codes().all(|(region, code)| short_code(region) == Some(code)));
     }
 

@@ -264,9 +264,11 @@ fn a_region_lacking_a_needed_resource_type_is_refused_naming_the_config_that_avo
     );
     assert!(err.contains("AWS::Lambda::Url"), "{err}");
     assert!(err.contains("trigger = \"connection\""), "{err}");
+    // A region the table has no data for is a warning, not a refusal (the request then fails
+    // here only because there is no AWS to reach: exit 1).
     let out = offline(&run, &["plan", "--region", "xx-nowhere-1"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("unknown region `xx-nowhere-1`"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning: unknown region `xx-nowhere-1`"));
     let out = offline(&run, &["plan"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("no AWS region"), "{}", stderr(&out));
@@ -301,4 +303,23 @@ fn json_errors_are_objects_with_the_exit_code_config_errors_with_their_location(
             .unwrap()
             .contains("placeholder repository")
     );
+}
+
+#[test]
+fn a_yaml_template_with_short_form_tags_is_sent_as_written_after_a_note() {
+    let run = Run::new("yaml-tags");
+    std::fs::write(
+        run.dir.join("t.yaml"),
+        "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: !Ref AWS::StackName\n",
+    )
+    .unwrap();
+    let out = offline(
+        &run,
+        &["plan", "--template", "t.yaml", "--region", "us-east-1"],
+    );
+    let err = stderr(&out);
+    // Read and accepted: it fails only on reaching AWS (exit 1), not as bad input (exit 2).
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("checks were skipped"), "{err}");
+    assert!(!err.contains("cannot read the template"), "{err}");
 }

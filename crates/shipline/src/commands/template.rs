@@ -1,5 +1,5 @@
-//! The template `plan` and `deploy` send: synthesized, or read from `--template` (JSON or
-//! YAML, pretty or compact), always sent as compact JSON; checked before any request (size,
+//! The template `plan` and `deploy` send: synthesized (sent as compact JSON), or read from
+//! `--template` (JSON as compact JSON, YAML as written); checked before any request (size,
 //! the placeholder repository, the region's resource types); inline up to CloudFormation's
 //! 51,200 bytes, else staged in S3 (see [`crate::staging`]).
 
@@ -17,6 +17,37 @@ pub struct TemplateOptions {
     pub staging_bucket: Option<String>,
 }
 
+/// `--template FILE`: JSON (pretty or compact) is sent as compact JSON; YAML is sent as written,
+/// since CloudFormation reads YAML 1.1 (where `yes` is a boolean and `0755` an octal number)
+/// and re-serializing it could change what it means. The document is read for the checks;
+/// YAML with short-form tags (`!Ref`) is sent unchecked.
+fn read(path: &std::path::Path) -> Result<(String, Option<serde_json::Value>), Failure> {
+    let unreadable = |err: String| {
+        Failure::BadInput(format!(
+            "{}: cannot read the template: {err}",
+            path.display()
+        ))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+    if let Ok(document) = serde_json::from_str::<serde_json::Value>(&text) {
+        shipline_core::template::parse_document(&text).map_err(unreadable)?;
+        return Ok((
+            serde_json::to_string(&document).expect("JSON"),
+            Some(document),
+        ));
+    }
+    if text.trim_start().starts_with('{') {
+        return Err(unreadable(
+            shipline_core::template::parse_document(&text).unwrap_err(),
+        ));
+    }
+    match shipline_core::template::parse_document(&text) {
+        Ok(document) => Ok((text, Some(document))),
+        Err(_) if text.contains(" !") => Ok((text, None)),
+        Err(err) => Err(unreadable(err)),
+    }
+}
+
 /// The template to send, after every check that needs no request.
 pub async fn prepare(
     config: &Config,
@@ -24,19 +55,16 @@ pub async fn prepare(
     aws: &Aws,
     printer: &Printer,
 ) -> Result<TemplateSource, Failure> {
-    let document = match &options.file {
-        None => synthesize(config).to_value(),
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|err| err.to_string())
-            .and_then(|text| shipline_core::template::parse_document(&text))
-            .map_err(|err| {
-                Failure::BadInput(format!(
-                    "{}: cannot read the template: {err}",
-                    path.display()
-                ))
-            })?,
+    let (body, document) = match &options.file {
+        None => {
+            let document = synthesize(config).to_value();
+            (
+                serde_json::to_string(&document).expect("template JSON"),
+                Some(document),
+            )
+        }
+        Some(path) => read(path)?,
     };
-    let body = serde_json::to_string(&document).expect("template JSON");
     if body.len() > TEMPLATE_URL_LIMIT {
         return Err(Failure::BadInput(format!(
             "the template is {} bytes as compact JSON; CloudFormation reads at most {TEMPLATE_URL_LIMIT} bytes even from S3 (nothing was sent to AWS)",
@@ -48,8 +76,18 @@ pub async fn prepare(
             "no AWS region: pass --region, set AWS_REGION, or set a region in your AWS profile (nothing was sent to AWS)".into(),
         ));
     };
-    shipline_core::preflight::check(&document, region)
-        .map_err(|err| Failure::BadInput(err.to_string()))?;
+    match &document {
+        Some(document) => {
+            let warnings = shipline_core::preflight::check(document, region)
+                .map_err(|err| Failure::BadInput(err.to_string()))?;
+            for warning in warnings {
+                printer.note(&warning);
+            }
+        }
+        None => printer.note(
+            "note: the template's YAML uses tags (e.g. !Ref) shipline does not read, so the placeholder and region checks were skipped; CloudFormation reads it as written",
+        ),
+    }
     if body.len() <= TEMPLATE_BODY_LIMIT {
         return Ok(TemplateSource::Body(body));
     }
