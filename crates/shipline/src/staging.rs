@@ -9,16 +9,20 @@
 //! fails, the bucket is deleted again so nothing half-made is left. Uploads name the expected
 //! bucket owner, so a bucket of the same name in another account is never written to.
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
     CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
     LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 use serde_json::json;
 
 use crate::cloudformation::error::DeployError;
+
+/// The tag that marks a staging bucket shipline finished configuring.
+const CONFIGURED_TAG: (&str, &str) = ("shipline:staging", "configured");
 
 /// CloudFormation's limit on a template passed inline (`TemplateBody`), in bytes.
 pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
@@ -108,27 +112,51 @@ impl Staging {
     }
 
     /// Creates and configures the default bucket unless it exists; true when it was created.
+    /// The marker tag, written last, tells a finished bucket from one whose configuration was
+    /// interrupted (or made by hand): those are configured now, before anything is staged.
     async fn ensure_bucket(&self, bucket: &str, account: &str) -> Result<bool, DeployError> {
-        match self
+        let tagging = self
             .s3
-            .head_bucket()
+            .get_bucket_tagging()
             .bucket(bucket)
             .expected_bucket_owner(account)
             .send()
-            .await
-        {
-            Ok(_) => return Ok(false),
-            Err(err)
-                if err
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 404) => {}
-            Err(err) => {
-                return Err(staging_error(
-                    bucket,
-                    DeployError::from_sdk("HeadBucket", err),
-                ));
-            }
+            .await;
+        let configured = match tagging {
+            Ok(out) => out
+                .tag_set()
+                .iter()
+                .any(|t| t.key() == CONFIGURED_TAG.0 && t.value() == CONFIGURED_TAG.1),
+            Err(err) => match err.raw_response().map(|r| r.status().as_u16()) {
+                // NoSuchBucket: create it. NoSuchTagSet (also 404): it exists, unmarked.
+                Some(404) if err.code() == Some("NoSuchTagSet") => false,
+                Some(404) => return self.create(bucket).await.map(|()| true),
+                Some(403) => {
+                    return Err(staging_error(
+                        bucket,
+                        DeployError::Refused(format!(
+                            "GetBucketTagging was refused (403): either your identity lacks s3:GetBucketTagging, or a bucket of this name belongs to another account ({})",
+                            err.message().unwrap_or("access denied")
+                        )),
+                    ));
+                }
+                _ => {
+                    return Err(staging_error(
+                        bucket,
+                        DeployError::from_sdk("GetBucketTagging", err),
+                    ));
+                }
+            },
+        };
+        if !configured {
+            self.configure(bucket).await?;
         }
+        Ok(false)
+    }
+
+    /// Creates the bucket and configures it; if configuring fails, deletes it again (it is new
+    /// and empty) and says so, or says it is left if that fails too.
+    async fn create(&self, bucket: &str) -> Result<(), DeployError> {
         let mut create = self.s3.create_bucket().bucket(bucket);
         // us-east-1 takes no location constraint (S3 API Reference, CreateBucket).
         if self.region != "us-east-1" {
@@ -143,12 +171,16 @@ impl Staging {
             .send()
             .await
             .map_err(|e| staging_error(bucket, DeployError::from_sdk("CreateBucket", e)))?;
-        if let Err(err) = self.configure(bucket).await {
-            // Leave nothing half-configured behind: the bucket is new and empty.
-            let _ = self.s3.delete_bucket().bucket(bucket).send().await;
-            return Err(err);
+        let Err(err) = self.configure(bucket).await else {
+            return Ok(());
+        };
+        match self.s3.delete_bucket().bucket(bucket).send().await {
+            Ok(_) => Err(err),
+            Err(delete) => Err(DeployError::Refused(format!(
+                "{err}. The new, empty bucket {bucket} could not be deleted either ({}); shipline configures it on the next run, or remove it with: aws s3api delete-bucket --bucket {bucket}",
+                DeployError::from_sdk("DeleteBucket", delete)
+            ))),
         }
-        Ok(true)
     }
 
     async fn configure(&self, bucket: &str) -> Result<(), DeployError> {
@@ -236,6 +268,25 @@ impl Staging {
             .send()
             .await
             .map_err(failed(bucket, "PutBucketLifecycleConfiguration"))?;
+        // Last, so that only a fully configured bucket carries it.
+        self.s3
+            .put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(
+                Tagging::builder()
+                    .tag_set(
+                        Tag::builder()
+                            .key(CONFIGURED_TAG.0)
+                            .value(CONFIGURED_TAG.1)
+                            .build()
+                            .expect("tag"),
+                    )
+                    .build()
+                    .expect("tagging"),
+            )
+            .send()
+            .await
+            .map_err(failed(bucket, "PutBucketTagging"))?;
         Ok(())
     }
 }
@@ -333,12 +384,51 @@ mod tests {
         )
     }
 
+    fn no_such_bucket() -> HttpResponse {
+        status(
+            404,
+            "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>",
+        )
+    }
+
+    /// The six calls that configure a bucket, each succeeding.
+    fn configuration_rules() -> Vec<Rule> {
+        use aws_sdk_s3::operation as op;
+        vec![
+            mock!(S3::put_public_access_block).then_output(|| op::put_public_access_block::PutPublicAccessBlockOutput::builder().build()),
+            mock!(S3::put_bucket_ownership_controls).then_output(|| {
+                op::put_bucket_ownership_controls::PutBucketOwnershipControlsOutput::builder().build()
+            }),
+            mock!(S3::put_bucket_encryption).then_output(|| {
+                op::put_bucket_encryption::PutBucketEncryptionOutput::builder().build()
+            }),
+            mock!(S3::put_bucket_policy)
+                .then_output(|| op::put_bucket_policy::PutBucketPolicyOutput::builder().build()),
+            mock!(S3::put_bucket_lifecycle_configuration).then_output(|| {
+                op::put_bucket_lifecycle_configuration::PutBucketLifecycleConfigurationOutput::builder()
+                    .build()
+            }),
+            mock!(S3::put_bucket_tagging)
+                .then_output(|| op::put_bucket_tagging::PutBucketTaggingOutput::builder().build()),
+        ]
+    }
+
+    fn uploaded() -> Rule {
+        mock!(S3::put_object)
+            .match_requests(|r| {
+                r.bucket() == Some(BUCKET)
+                    && r.expected_bucket_owner() == Some("123456789012")
+                    && r.key()
+                        .is_some_and(|k| k.starts_with("orders-pipeline/template-"))
+            })
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build())
+    }
+
     #[test]
     fn a_refused_bucket_creation_is_one_clear_error_and_nothing_is_uploaded() {
-        let missing = mock!(S3::head_bucket).then_http_response(|| status(404, ""));
+        let missing = mock!(S3::get_bucket_tagging).then_http_response(no_such_bucket);
         let create = mock!(S3::create_bucket).then_http_response(denied);
-        let upload = mock!(S3::put_object)
-            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+        let upload = uploaded();
         let staging = staging(&[&missing, &create, &upload]);
         let err = run(staging.upload(None, "orders-pipeline", "{}")).unwrap_err();
         let text = err.to_string();
@@ -352,39 +442,54 @@ mod tests {
     }
 
     #[test]
-    fn a_new_bucket_that_cannot_be_configured_is_deleted_again() {
-        let missing = mock!(S3::head_bucket).then_http_response(|| status(404, ""));
-        let create = mock!(S3::create_bucket).then_output(|| {
-            aws_sdk_s3::operation::create_bucket::CreateBucketOutput::builder().build()
-        });
-        let block = mock!(S3::put_public_access_block).then_http_response(denied);
-        let delete = mock!(S3::delete_bucket).then_output(|| {
-            aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build()
-        });
-        let staging = staging(&[&missing, &create, &block, &delete]);
-        let err = run(staging.upload(None, "orders-pipeline", "{}")).unwrap_err();
-        assert!(err.to_string().contains("PutPublicAccessBlock"), "{err}");
-        assert_eq!(
-            delete.num_calls(),
-            1,
-            "the half-configured bucket is left behind"
-        );
+    fn a_new_bucket_that_cannot_be_configured_is_deleted_again_or_named_if_that_fails() {
+        for delete_works in [true, false] {
+            let missing = mock!(S3::get_bucket_tagging).then_http_response(no_such_bucket);
+            let create = mock!(S3::create_bucket).then_output(|| {
+                aws_sdk_s3::operation::create_bucket::CreateBucketOutput::builder().build()
+            });
+            let block = mock!(S3::put_public_access_block).then_http_response(denied);
+            let delete = if delete_works {
+                mock!(S3::delete_bucket).then_output(|| {
+                    aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build()
+                })
+            } else {
+                mock!(S3::delete_bucket).then_http_response(denied)
+            };
+            let staging = staging(&[&missing, &create, &block, &delete]);
+            let err = run(staging.upload(None, "orders-pipeline", "{}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("PutPublicAccessBlock"), "{err}");
+            assert_eq!(
+                delete.num_calls(),
+                1,
+                "the half-configured bucket is left behind"
+            );
+            assert_eq!(
+                err.contains("could not be deleted either"),
+                !delete_works,
+                "{err}"
+            );
+        }
     }
 
     #[test]
-    fn an_existing_bucket_is_reused_and_the_url_is_the_regional_object_url() {
-        let exists = mock!(S3::head_bucket).then_output(|| {
-            aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build()
+    fn a_finished_bucket_is_reused_and_the_url_is_the_regional_object_url() {
+        let marked = mock!(S3::get_bucket_tagging).then_output(|| {
+            aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput::builder()
+                .tag_set(
+                    Tag::builder()
+                        .key(CONFIGURED_TAG.0)
+                        .value(CONFIGURED_TAG.1)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
         });
-        let upload = mock!(S3::put_object)
-            .match_requests(|r| {
-                r.bucket() == Some(BUCKET)
-                    && r.expected_bucket_owner() == Some("123456789012")
-                    && r.key()
-                        .is_some_and(|k| k.starts_with("orders-pipeline/template-"))
-            })
-            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
-        let staging = staging(&[&exists, &upload]);
+        let upload = uploaded();
+        let staging = staging(&[&marked, &upload]);
         let staged = run(staging.upload(None, "orders-pipeline", "{}")).unwrap();
         assert!(!staged.created_bucket);
         assert_eq!(
@@ -392,5 +497,33 @@ mod tests {
             format!("https://{BUCKET}.s3.eu-west-1.amazonaws.com/{}", staged.key)
         );
         assert_eq!(upload.num_calls(), 1);
+    }
+
+    /// Regression: a bucket left half-configured (or made by hand) was reused as it was, without
+    /// its TLS-only policy, encryption or expiry.
+    #[test]
+    fn an_unmarked_bucket_is_configured_before_anything_is_staged_in_it() {
+        let unmarked = mock!(S3::get_bucket_tagging).then_http_response(|| {
+            status(404, "<Error><Code>NoSuchTagSet</Code><Message>The TagSet does not exist</Message></Error>")
+        });
+        let configuration = configuration_rules();
+        let upload = uploaded();
+        let mut rules: Vec<&Rule> = vec![&unmarked];
+        rules.extend(configuration.iter());
+        rules.push(&upload);
+        let staging = staging(&rules);
+        let staged = run(staging.upload(None, "orders-pipeline", "{}")).unwrap();
+        assert!(!staged.created_bucket);
+        assert!(configuration.iter().all(|rule| rule.num_calls() == 1));
+        assert_eq!(upload.num_calls(), 1);
+    }
+
+    #[test]
+    fn a_bucket_of_another_account_is_named_as_a_possible_cause() {
+        let foreign = mock!(S3::get_bucket_tagging).then_http_response(denied);
+        let err = run(staging(&[&foreign]).upload(None, "orders-pipeline", "{}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("belongs to another account"), "{err}");
     }
 }

@@ -20,7 +20,9 @@ use serde::Deserialize;
 
 pub use error::{ConfigError, MAX_CONFIG_BYTES};
 pub use locate::{KeyPath, Segment};
-pub use validate::{APPROVAL_PREFIX, LOG_RETENTION_DAYS, MAX_STAGES};
+pub use validate::{
+    APPROVAL_PREFIX, BUCKET_NAME_HELP, LOG_RETENTION_DAYS, MAX_STAGES, is_bucket_name,
+};
 
 /// The whole `shipline.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -261,27 +261,37 @@ fn notifications(config: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
-/// An S3 general purpose bucket name (S3 User Guide, "General purpose bucket naming rules"):
-/// 3-63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit,
-/// no `..`, not an IP address, not the reserved `xn--`/`sthree-` prefixes or `-s3alias`/
-/// `--ol-s3` suffixes.
-fn bucket_name(key: &str, name: &str) -> Result<(), Problem> {
+/// Whether `name` is an S3 general purpose bucket name (S3 User Guide, "General purpose bucket
+/// naming rules"): 3-63 lowercase letters, digits, `.` and `-`, starting and ending with a
+/// letter or digit, no `..`, not an IP address, none of the reserved prefixes (`xn--`,
+/// `sthree-`, `amzn-s3-demo-`) or suffixes (`-s3alias`, `--ol-s3`, `--x-s3`, `--table-s3`).
+pub fn is_bucket_name(name: &str) -> bool {
     let edge = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let valid = (3..=63).contains(&name.len())
+    (3..=63).contains(&name.len())
         && name.starts_with(edge)
         && name.ends_with(edge)
         && name.chars().all(|c| edge(c) || c == '.' || c == '-')
         && !name.contains("..")
         && name.parse::<std::net::Ipv4Addr>().is_err()
-        && !["xn--", "sthree-"].iter().any(|p| name.starts_with(p))
-        && !["-s3alias", "--ol-s3"].iter().any(|p| name.ends_with(p));
-    if valid {
+        && !["xn--", "sthree-", "amzn-s3-demo-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        && !["-s3alias", "--ol-s3", "--x-s3", "--table-s3"]
+            .iter()
+            .any(|p| name.ends_with(p))
+}
+
+/// The help for a name [`is_bucket_name`] refuses.
+pub const BUCKET_NAME_HELP: &str = "use 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit (S3 bucket naming rules)";
+
+fn bucket_name(key: &str, name: &str) -> Result<(), Problem> {
+    if is_bucket_name(name) {
         Ok(())
     } else {
         Err(problem(
             key,
             format!("{name:?} is not an S3 bucket name"),
-            "use 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit (S3 bucket naming rules)",
+            BUCKET_NAME_HELP,
         ))
     }
 }

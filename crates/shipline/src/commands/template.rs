@@ -55,6 +55,14 @@ pub async fn prepare(
     aws: &Aws,
     printer: &Printer,
 ) -> Result<TemplateSource, Failure> {
+    if let Some(bucket) = &options.staging_bucket
+        && !shipline_core::config::is_bucket_name(bucket)
+    {
+        return Err(Failure::BadInput(format!(
+            "--staging-bucket {bucket:?} is not an S3 bucket name: {}",
+            shipline_core::config::BUCKET_NAME_HELP
+        )));
+    }
     let (body, document) = match &options.file {
         None => {
             let document = synthesize(config).to_value();
