@@ -72,6 +72,10 @@ pub mod ids {
     pub const STAGE_FAILURE_RULE: &str = "StageFailureRule";
 }
 
+/// Logical ids of the resources that hold the user's data (retained when the stack is deleted;
+/// replacing or removing one needs explicit consent).
+pub const DATA_HOLDING: [&str; 2] = [ids::ARTIFACT_BUCKET, ids::IMAGE_REPOSITORY];
+
 /// Physical names derived from the app name (validated to fit every service's limits).
 pub struct Names {
     /// The default stack name (`--stack-name` overrides it).

@@ -10,8 +10,7 @@ use serde::Serialize;
 use super::error::DeployError;
 use crate::staging::TemplateSource;
 
-/// Logical ids of the resources that hold the user's data.
-pub const DATA_HOLDING: [&str; 2] = ["ArtifactBucket", "ImageRepository"];
+use shipline_core::pipeline::{DATA_HOLDING, ids};
 
 /// One resource change of a change set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,10 +28,22 @@ impl ResourceChange {
         matches!(self.replacement.as_deref(), Some("True" | "Conditional"))
     }
 
-    /// Would this change replace or remove a resource holding the user's data?
-    pub fn endangers_data(&self) -> bool {
-        DATA_HOLDING.contains(&self.logical_id.as_str())
-            && (self.action == "Remove" || self.replaces())
+    /// Why this change needs explicit consent, if it does: it replaces or removes a resource
+    /// holding the user's data, or the GitHub connection (a new connection starts PENDING, so
+    /// the Source stage fails until someone authorizes it again).
+    pub fn warning(&self) -> Option<&'static str> {
+        if self.action != "Remove" && !self.replaces() {
+            return None;
+        }
+        if DATA_HOLDING.contains(&self.logical_id.as_str()) {
+            Some("this change replaces or removes a resource that holds your images or artifacts")
+        } else if self.logical_id == ids::GITHUB_CONNECTION {
+            Some(
+                "this change replaces or removes the GitHub connection: a new connection starts PENDING and the Source stage fails until you authorize it again (deploy prints where)",
+            )
+        } else {
+            None
+        }
     }
 }
 
@@ -157,8 +168,10 @@ pub fn summary_lines(changes: &[ResourceChange]) -> Vec<String> {
             if c.replaces() {
                 line.push_str(&format!("  (REPLACEMENT: {})", c.replacement.as_deref().unwrap_or("")));
             }
-            if c.endangers_data() {
+            if c.warning().is_some() && DATA_HOLDING.contains(&c.logical_id.as_str()) {
                 line.push_str("  !! holds your data: the old one is retained but orphaned, a new empty one takes its place");
+            } else if c.warning().is_some() {
+                line.push_str("  !! the new connection must be authorized again");
             }
             line
         })

@@ -291,10 +291,16 @@ pub async fn deploy(
         Planned::Changes(set) => set,
     };
     print_changes(ui, &set);
-    let endangers = set.changes.iter().any(ResourceChange::endangers_data);
-    if endangers {
-        ui.progress("WARNING: this change replaces or removes a resource that holds your images or artifacts");
+    let mut warnings: Vec<&str> = set
+        .changes
+        .iter()
+        .filter_map(ResourceChange::warning)
+        .collect();
+    warnings.dedup();
+    for warning in &warnings {
+        ui.progress(&format!("WARNING: {warning}"));
     }
+    let endangers = !warnings.is_empty();
     match ui.confirm(&format!(
         "Apply these {} change(s) to stack {}?",
         set.changes.len(),
@@ -307,7 +313,10 @@ pub async fn deploy(
             return Err(DeployError::Refused(if answer == Answer::No {
                 "deploy cancelled; nothing was changed".to_owned()
             } else {
-                "refusing to replace or remove a data-holding resource without a terminal to confirm on; rerun with --yes if that is intended".to_owned()
+                format!(
+                    "refusing without a terminal to confirm on ({}); rerun with --yes if that is intended",
+                    warnings.join("; ")
+                )
             }));
         }
     }
@@ -400,7 +409,9 @@ pub async fn destroy(
     let mut data: Vec<DataResource> = resources
         .stack_resources()
         .iter()
-        .filter(|r| change_set::DATA_HOLDING.contains(&r.logical_resource_id().unwrap_or("")))
+        .filter(|r| {
+            shipline_core::pipeline::DATA_HOLDING.contains(&r.logical_resource_id().unwrap_or(""))
+        })
         .filter_map(|r| {
             Some(DataResource {
                 kind: DataKind::from_resource_type(r.resource_type()?)?,

@@ -413,8 +413,13 @@ fn no_changes_is_success_and_cleans_up_its_change_set() {
     assert_eq!(rules[3].num_calls(), 1, "the empty change set is deleted");
 }
 
-#[test]
-fn data_holding_replacement_is_refused_without_a_terminal() {
+/// A change set replacing `logical_id` (of `resource_type`), deployed without a terminal.
+fn deploy_replacing(
+    logical_id: &'static str,
+    resource_type: &'static str,
+) -> (DeployError, Scripted, Rule) {
+    let deleted =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
     let rules = [
         stack_in(StackStatus::UpdateComplete),
         mock!(Client::create_change_set).then_output(|| {
@@ -423,7 +428,7 @@ fn data_holding_replacement_is_refused_without_a_terminal() {
                 .stack_id(STACK_ID)
                 .build()
         }),
-        mock!(Client::describe_change_set).then_output(|| {
+        mock!(Client::describe_change_set).then_output(move || {
             DescribeChangeSetOutput::builder()
                 .status(ChangeSetStatus::CreateComplete)
                 .changes(
@@ -431,8 +436,8 @@ fn data_holding_replacement_is_refused_without_a_terminal() {
                         .resource_change(
                             SdkResourceChange::builder()
                                 .action(ChangeAction::Modify)
-                                .logical_resource_id("ImageRepository")
-                                .resource_type("AWS::ECR::Repository")
+                                .logical_resource_id(logical_id)
+                                .resource_type(resource_type)
                                 .replacement(aws_sdk_cloudformation::types::Replacement::True)
                                 .build(),
                         )
@@ -440,18 +445,44 @@ fn data_holding_replacement_is_refused_without_a_terminal() {
                 )
                 .build()
         }),
-        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build()),
+        deleted.clone(),
     ];
     let ui = Scripted::answering(Answer::NotInteractive);
     let err = deploy(&rules, &ui).unwrap_err();
+    (err, ui, deleted)
+}
+
+#[test]
+fn data_holding_replacement_is_refused_without_a_terminal() {
+    let (err, ui, deleted) = deploy_replacing("ImageRepository", "AWS::ECR::Repository");
+    let text = err.to_string();
     assert!(
-        err.to_string()
-            .contains("refusing to replace or remove a data-holding resource"),
-        "{err}"
+        text.contains("holds your images or artifacts") && text.contains("--yes"),
+        "{text}"
     );
     assert!(ui.saw("REPLACEMENT: True") && ui.saw("holds your data"));
     assert_eq!(
-        rules[3].num_calls(),
+        deleted.num_calls(),
+        1,
+        "the refused change set is deleted, nothing executed"
+    );
+}
+
+/// Regression: renaming the connection (`<app>-github` to `<app>-<region code>`) replaces it,
+/// and the new one starts PENDING; that went through without a word.
+#[test]
+fn replacing_the_github_connection_is_refused_without_a_terminal() {
+    let (err, ui, deleted) =
+        deploy_replacing("GitHubConnection", "AWS::CodeConnections::Connection");
+    let text = err.to_string();
+    assert!(
+        text.contains("starts PENDING") && text.contains("--yes"),
+        "{text}"
+    );
+    assert!(ui.saw("WARNING: this change replaces or removes the GitHub connection"));
+    assert!(!ui.saw("holds your data"));
+    assert_eq!(
+        deleted.num_calls(),
         1,
         "the refused change set is deleted, nothing executed"
     );
