@@ -26,6 +26,7 @@ import re
 import time
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NoConnection
 
@@ -44,11 +45,20 @@ MANIFEST_TYPES = [
 
 _clients = {}
 
+# The function has 60 s (template Timeout). botocore's defaults (60 s connect and read
+# timeouts, retries) would let one hung call outlast it, ending the job with no result; with
+# these, a call gives up after at most 2 x (2 + 3) s, and every path reports in time.
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+
+# Pauses before each further attempt to report a job result that could not get through
+# (throttled, a 5xx, no answer); the job itself is never run again (see report()).
+REPORT_RETRY_DELAYS = (2,)
+
 
 def client(name):
     """One boto3 client per service, created on first use (reused across warm invocations)."""
     if name not in _clients:
-        _clients[name] = boto3.client(name)
+        _clients[name] = boto3.client(name, config=CLIENT_CONFIG)
     return _clients[name]
 
 
@@ -181,26 +191,27 @@ def report_failure(job_id, message):
 
 
 def report(job_id, call, request, outcome):
-    """Makes the one PutJob*Result call of this invocation; returns `outcome`, or raises the
-    call's error when a retry of the invocation can get the result through."""
-    try:
-        getattr(client("codepipeline"), call)(**request)
-        return outcome
-    except Exception as err:  # noqa: BLE001 - decided below, never a second report
-        LOG.error("could not report job %s to CodePipeline (%s): %s: %s", job_id, call, type(err).__name__, err)
-        # CodePipeline invokes this function asynchronously (Lambda Developer Guide, "Using AWS
-        # Lambda with AWS CodePipeline"), and when an asynchronous invocation raises, Lambda
-        # runs it again up to two more times, 1 and 2 minutes later (Lambda Developer Guide,
-        # "How Lambda handles errors and retries with asynchronous invocation"). A retry runs
-        # the job again (safe: promoting re-puts the same tag, the gate only reads) and
-        # reports again, so raise only when that report can get through: throttled, a 5xx,
-        # or no answer (botocore's own retries are spent by now). A refused report (access
-        # denied, invalid request, or a job no longer waiting for a result because it was
-        # already reported or timed out: InvalidJobStateException, JobNotFoundException) would
-        # be refused again: log, return, and the action ends at its timeout.
-        if retryable(err):
-            raise
-        return {"status": "unreported", "reason": f"{type(err).__name__}: {err}"[:500]}
+    """Makes this invocation's PutJob*Result call, retrying the call (never the job) while its
+    error is retryable; returns `outcome`, or an "unreported" status when it cannot get through.
+
+    It never raises. CodePipeline invokes this function asynchronously (Lambda Developer Guide,
+    "Using AWS Lambda with AWS CodePipeline"), and Lambda runs an asynchronous invocation that
+    raised again, up to twice, 1 and 2 minutes later ("How Lambda handles errors and retries
+    with asynchronous invocation"). Re-running the job after a report whose answer was lost but
+    which CodePipeline did receive could put a stage tag back on this execution's digest after a
+    newer execution had promoted its own. So only the report is retried, here; if it still
+    cannot get through (or is refused: access denied, invalid request, a job that was already
+    reported or timed out), the action fails at its timeout and the stage rolls back.
+    """
+    for delay in (*REPORT_RETRY_DELAYS, None):
+        try:
+            getattr(client("codepipeline"), call)(**request)
+            return outcome
+        except Exception as err:  # noqa: BLE001 - every failure ends in a logged, defined answer
+            LOG.error("could not report job %s to CodePipeline (%s): %s: %s", job_id, call, type(err).__name__, err)
+            if delay is None or not retryable(err):
+                return {"status": "unreported", "reason": f"{type(err).__name__}: {err}"[:500]}
+            time.sleep(delay)
 
 
 def retryable(err):
