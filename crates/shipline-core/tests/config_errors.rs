@@ -39,6 +39,14 @@ fn a_full_ref_as_branch_is_refused_with_the_branch_name() {
         "branch",
     );
     accepted("[source]\nbranch = \"release/refs\"\n");
+    for bad in ["a/.b", "x.lock/y", "feat/{a,b}", "!main"] {
+        assert_error(
+            &format!("[source]\nbranch = \"{bad}\"\n"),
+            "source.branch",
+            2,
+            "git branch name",
+        );
+    }
 }
 
 #[test]

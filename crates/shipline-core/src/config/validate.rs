@@ -406,7 +406,11 @@ fn branch(name: &str) -> Result<(), Problem> {
         && !name.contains("@{")
         && name
             .chars()
-            .all(|c| !c.is_control() && !c.is_whitespace() && !"~^:?*[\\\"'`$".contains(c));
+            .all(|c| !c.is_control() && !c.is_whitespace() && !"~^:?*[\\\"'`${}!".contains(c))
+        // git: no component may start with `.` or end with `.lock`.
+        && name
+            .split('/')
+            .all(|part| !part.starts_with('.') && !part.ends_with(".lock"));
     if let Some(short) = name.strip_prefix("refs/heads/") {
         // The Source action takes a branch name and the push rule prefixes `refs/heads/`
         // itself; a full ref would match `refs/heads/refs/heads/...`, i.e. never.
@@ -429,7 +433,7 @@ fn branch(name: &str) -> Result<(), Problem> {
         Err(problem(
             "source.branch",
             format!("{name:?} is not a valid branch name"),
-            "use a git branch name such as \"main\" or \"release/v2\": no spaces, quotes, `..`, or any of ~ ^ : ? * [ \\ $",
+            "use a git branch name such as \"main\" or \"release/v2\": no spaces, quotes, `..`, no part starting with '.' or ending in .lock, and none of ~ ^ : ? * [ \\ $ { } ! (CodePipeline reads braces and ! as glob syntax in trigger filters)",
         ))
     }
 }

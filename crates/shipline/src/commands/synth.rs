@@ -1,4 +1,5 @@
-//! `shipline synth`: config -> template -> text on stdout, or a file with `-o`. No AWS access.
+//! `shipline synth`: config -> template -> text on stdout, or a file with `-o` (`-o -` is
+//! stdout). No AWS access.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use super::{Failure, Output};
 
 pub fn run(config: &Config, format: Format, out: Option<&Path>) -> Result<Output, Failure> {
     let text = synthesize(config).render(format);
-    match out {
+    match out.filter(|path| *path != Path::new("-")) {
         None => Ok(Output {
             json: Value::Null,
             lines: vec![text.trim_end_matches('\n').to_owned()],
@@ -37,6 +38,9 @@ fn write(path: &Path, text: &str) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".partial");
     let temporary = std::path::PathBuf::from(temporary);
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&temporary);
+        })
 }
