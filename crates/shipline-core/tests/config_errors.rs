@@ -230,6 +230,18 @@ fn oversized_files_and_lines_are_refused_without_echoing_them() {
     let shown = error(&long).to_string();
     assert!(shown.contains("app.name"), "{shown}");
     assert!(shown.len() < 1500, "{} bytes shown", shown.len());
+    // Keys and suggestions that repeat a huge value are clipped too.
+    for text in [
+        format!("[tags]\n\"{}\" = \"\"\n", "\u{65e5}".repeat(300)),
+        format!(
+            "[source]\nrepository = \"https://github.com/acme/{}\"\n",
+            "r".repeat(3000)
+        ),
+        format!("[source]\nbranch = \"refs/heads/{}\"\n", "b".repeat(3000)),
+    ] {
+        let shown = error(&text).to_string();
+        assert!(shown.len() < 3000, "{} bytes shown", shown.len());
+    }
 }
 
 #[test]

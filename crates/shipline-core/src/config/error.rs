@@ -173,7 +173,7 @@ impl fmt::Display for ConfigError {
         }
         write!(f, ": ")?;
         if let Some(key) = &self.key {
-            write!(f, "`{key}`: ")?;
+            write!(f, "`{}`: ", clip(key, 0, MAX_SHOWN_CHARS).0)?;
         }
         writeln!(f, "{}", clip(&self.message, 0, MAX_MESSAGE_CHARS).0)?;
         if let (Some((line, column)), Some(source)) = (self.position, &self.source_line) {
@@ -183,7 +183,7 @@ impl fmt::Display for ConfigError {
             writeln!(f, "{line} | {shown}")?;
             writeln!(f, "{gutter} | {}^", " ".repeat(column))?;
         }
-        write!(f, "help: {}", self.help)
+        write!(f, "help: {}", clip(&self.help, 0, MAX_MESSAGE_CHARS).0)
     }
 }
 
