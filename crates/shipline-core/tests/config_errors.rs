@@ -264,3 +264,16 @@ fn a_staging_bucket_must_be_an_s3_bucket_name() {
         );
     }
 }
+
+#[test]
+fn build_variables_may_not_carry_control_characters() {
+    for bad in ["a\\u007Fb", "a\\u0085b", "a\\u0000b", "a\\u001Bb"] {
+        assert_error(
+            &format!("[build.environment]\nX = \"{bad}\"\n"),
+            "build.environment.X",
+            2,
+            "control characters",
+        );
+    }
+    accepted("[build.environment]\nX = \"tab\\there\\nnewline \\u2028 ok\"\n");
+}

@@ -507,6 +507,17 @@ fn build_variable(name: &str, value: &str) -> Result<(), Problem> {
             "rename the variable: names starting with CODEBUILD_ and REPOSITORY_URI, REPOSITORY_NAME, DOCKERFILE, BUILD_CONTEXT, COMMIT_ID, IMAGE_TAG are reserved",
         ));
     }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n'))
+    {
+        // cfn-lint (and YAML 1.1, CloudFormation's reading) refuse DEL and the C0/C1 controls.
+        return Err(problem(
+            key(),
+            format!("the value holds the control character U+{:04X}", c as u32),
+            "remove it: templates may carry tabs and newlines, not other control characters",
+        ));
+    }
     if value.len() > 4096 {
         return Err(problem(
             key(),
