@@ -24,6 +24,19 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where `plan` and `deploy` get the template and where a large one goes.
+#[derive(Debug, Clone, Args)]
+pub struct TemplateArgs {
+    /// Use this template file (JSON or YAML, e.g. one reviewed from `synth`) instead of
+    /// synthesizing.
+    #[arg(long = "template", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit. Default:
+    /// `shipline-staging-<account>-<region>`, created on first need.
+    #[arg(long, value_name = "BUCKET")]
+    pub staging_bucket: Option<String>,
+}
+
 /// The flags of every command that talks to AWS (not offered on `synth`, which does not).
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
@@ -57,14 +70,8 @@ pub enum Command {
     },
     /// Preview what `deploy` would change (a change set, deleted afterwards).
     Plan {
-        /// Use this template file (JSON or YAML, e.g. one reviewed from `synth`) instead of
-        /// synthesizing.
-        #[arg(long, value_name = "PATH")]
-        template: Option<PathBuf>,
-        /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit. Default:
-        /// `shipline-staging-<account>-<region>`, created on first need.
-        #[arg(long, value_name = "BUCKET")]
-        staging_bucket: Option<String>,
+        #[command(flatten)]
+        template: TemplateArgs,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -73,14 +80,8 @@ pub enum Command {
         /// Do not ask for confirmation (also allows replacing data-holding resources).
         #[arg(long)]
         yes: bool,
-        /// Deploy this template file (JSON or YAML, e.g. one reviewed from `synth`) instead of
-        /// synthesizing.
-        #[arg(long, value_name = "PATH")]
-        template: Option<PathBuf>,
-        /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit. Default:
-        /// `shipline-staging-<account>-<region>`, created on first need.
-        #[arg(long, value_name = "BUCKET")]
-        staging_bucket: Option<String>,
+        #[command(flatten)]
+        template: TemplateArgs,
         #[command(flatten)]
         aws: AwsArgs,
     },

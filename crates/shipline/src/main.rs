@@ -109,30 +109,13 @@ async fn dispatch(
     aws: &commands::Aws,
     printer: &Printer,
 ) -> Result<Output, Failure> {
-    use commands::template::TemplateOptions;
     match command {
         Command::Synth { .. } => unreachable!("synth runs without AWS"),
-        Command::Plan {
-            template,
-            staging_bucket,
-            ..
-        } => {
-            let options = TemplateOptions {
-                file: template,
-                staging_bucket,
-            };
-            commands::plan::run(config, &options, aws, printer).await
+        Command::Plan { template, .. } => {
+            commands::plan::run(config, &template, aws, printer).await
         }
-        Command::Deploy {
-            template,
-            staging_bucket,
-            ..
-        } => {
-            let options = TemplateOptions {
-                file: template,
-                staging_bucket,
-            };
-            commands::deploy::run(config, &options, aws, printer).await
+        Command::Deploy { template, .. } => {
+            commands::deploy::run(config, &template, aws, printer).await
         }
         Command::Status { .. } => commands::status::run(config, aws).await,
         Command::Rollback { stage, .. } => {

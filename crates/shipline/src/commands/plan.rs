@@ -2,14 +2,15 @@
 
 use shipline_core::Config;
 
-use super::template::{self, TemplateOptions};
+use super::template;
 use super::{Aws, Failure, Output};
+use crate::cli::TemplateArgs;
 use crate::cloudformation::ops;
 use crate::printer::Printer;
 
 pub async fn run(
     config: &Config,
-    options: &TemplateOptions,
+    options: &TemplateArgs,
     aws: &Aws,
     printer: &Printer,
 ) -> Result<Output, Failure> {

@@ -3,19 +3,12 @@
 //! the placeholder repository, the region's resource types); inline up to CloudFormation's
 //! 51,200 bytes, else staged in S3 (see [`crate::staging`]).
 
-use std::path::PathBuf;
-
 use shipline_core::{Config, synthesize};
 
 use super::{Aws, Failure};
+use crate::cli::TemplateArgs;
 use crate::printer::Printer;
 use crate::staging::{Staging, TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT, TemplateSource};
-
-/// Where the template comes from and where a large one goes.
-pub struct TemplateOptions {
-    pub file: Option<PathBuf>,
-    pub staging_bucket: Option<String>,
-}
 
 /// `--template FILE`: JSON (pretty or compact) is sent as compact JSON; YAML is sent as written,
 /// since CloudFormation reads YAML 1.1 (where `yes` is a boolean and `0755` an octal number)
@@ -51,7 +44,7 @@ fn read(path: &std::path::Path) -> Result<(String, Option<serde_json::Value>), F
 /// The template to send, after every check that needs no request.
 pub async fn prepare(
     config: &Config,
-    options: &TemplateOptions,
+    options: &TemplateArgs,
     aws: &Aws,
     printer: &Printer,
 ) -> Result<TemplateSource, Failure> {
