@@ -169,3 +169,159 @@ impl Role {
             )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role() -> Role {
+        Role::new("BuildRole", "CodeBuild: builds", "codebuild.amazonaws.com")
+    }
+
+    fn read_bucket() -> Statement {
+        Statement::allow(
+            "ReadBucket",
+            &["s3:GetObject"],
+            vec![json!("arn:aws:s3:::b/*")],
+        )
+    }
+
+    #[test]
+    fn the_trust_policy_admits_the_service_principal_only() {
+        assert_eq!(
+            role().trust_policy(),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": "codebuild.amazonaws.com" },
+                    "Action": "sts:AssumeRole",
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn trusted_only_for_adds_source_account_and_source_arn_conditions() {
+        let source = json!({ "Fn::GetAtt": ["Project", "Arn"] });
+        let trust = role().trusted_only_for(source.clone()).trust_policy();
+        assert_eq!(
+            trust["Statement"][0]["Condition"],
+            json!({
+                "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } },
+                "ArnLike": { "aws:SourceArn": source },
+            })
+        );
+        assert_eq!(
+            trust["Statement"][0]["Principal"],
+            json!({ "Service": "codebuild.amazonaws.com" })
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "role BuildRole has no grants")]
+    fn a_role_without_grants_is_a_programming_error() {
+        let _ = role().into_resource();
+    }
+
+    #[test]
+    #[should_panic(expected = "role BuildRole already has a statement ReadBucket")]
+    fn a_second_grant_with_the_same_sid_is_a_programming_error() {
+        let mut role = role();
+        role.add(read_bucket());
+        role.add(read_bucket());
+    }
+
+    #[test]
+    #[should_panic(expected = "must be alphanumeric")]
+    fn a_sid_must_be_alphanumeric() {
+        let _ = Statement::allow("Read-Bucket", &["s3:GetObject"], vec![json!("arn")]);
+    }
+
+    #[test]
+    #[should_panic(expected = "statement ReadBucket has no resources")]
+    fn a_statement_needs_a_resource() {
+        let _ = Statement::allow("ReadBucket", &["s3:GetObject"], vec![]);
+    }
+
+    #[test]
+    fn on_any_resource_yields_the_wildcard_resource() {
+        let statement =
+            Statement::on_any_resource("Login", &["ecr:GetAuthorizationToken"], "no resource type");
+        assert_eq!(statement.resources, [json!("*")]);
+        assert_eq!(statement.accepted_finding, None);
+        let mut role = role();
+        role.add(statement);
+        let resource = role.into_resource();
+        assert_eq!(
+            resource.properties["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"],
+            json!(["*"])
+        );
+    }
+
+    #[test]
+    fn the_role_renders_one_inline_policy_holding_every_grant_in_order() {
+        let mut role = role().trusted_only_for(json!("arn:aws:codebuild:::project/p"));
+        role.add(read_bucket());
+        role.add(Statement::allow(
+            "PushImages",
+            &["ecr:PutImage", "ecr:UploadLayerPart"],
+            vec![json!("arn:repo")],
+        ));
+        let trust = role.trust_policy();
+        let resource = role.into_resource();
+        assert_eq!(resource.type_name, "AWS::IAM::Role");
+        assert_eq!(resource.properties["Description"], "CodeBuild: builds");
+        assert_eq!(resource.properties["AssumeRolePolicyDocument"], trust);
+        assert_eq!(
+            resource.properties["Policies"],
+            json!([{
+                "PolicyName": "least-privilege",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ReadBucket",
+                            "Effect": "Allow",
+                            "Action": ["s3:GetObject"],
+                            "Resource": ["arn:aws:s3:::b/*"],
+                        },
+                        {
+                            "Sid": "PushImages",
+                            "Effect": "Allow",
+                            "Action": ["ecr:PutImage", "ecr:UploadLayerPart"],
+                            "Resource": ["arn:repo"],
+                        },
+                    ],
+                },
+            }])
+        );
+        // Unnamed, so CloudFormation generates a unique name per stack.
+        assert!(!resource.properties.contains_key("RoleName"));
+        assert!(!resource.metadata.contains_key("parliament"));
+    }
+
+    #[test]
+    fn accepted_findings_land_in_metadata_parliament_ignore() {
+        let mut role = role();
+        role.add(read_bucket());
+        role.add(
+            Statement::on_any_resource("Login", &["ecr:GetAuthorizationToken"], "registry-wide")
+                .accepting("CREDENTIALS_EXPOSURE", "docker login needs it"),
+        );
+        let resource = role.into_resource();
+        assert_eq!(
+            resource.metadata["parliament"],
+            json!({ "ignore": [{
+                "issue": "CREDENTIALS_EXPOSURE",
+                "actions": ["ecr:GetAuthorizationToken"],
+                "reason": "docker login needs it",
+            }]})
+        );
+    }
+
+    #[test]
+    fn arn_is_the_roles_get_att_arn() {
+        assert_eq!(role().arn(), json!({ "Fn::GetAtt": ["BuildRole", "Arn"] }));
+    }
+}

@@ -220,11 +220,14 @@ fn the_inspector_gate_uses_codepipelines_action_with_per_severity_thresholds() {
         json!({ "LogGroupName": "/aws/codepipeline/example-app-pipeline" }),
     );
     // Regression: AWS lists logs:CreateLogGroup among the action's permissions; granted on
-    // that one group (the ARN without the `:*` stream suffix CreateLogGroup is checked on).
+    // that one group only, in both ARN forms (with and without the `:*` suffix).
     let creates = role_statements(&t, "PipelineRole").into_iter().any(|s| {
         s["Action"] == json!(["logs:CreateLogGroup"])
             && s["Resource"]
-                == json!([{ "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codepipeline/example-app-pipeline" }])
+                == json!([
+                    { "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codepipeline/example-app-pipeline" },
+                    { "Fn::GetAtt": ["PipelineLogGroup", "Arn"] },
+                ])
     });
     assert!(creates);
 }

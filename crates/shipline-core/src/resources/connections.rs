@@ -67,3 +67,88 @@ impl Connection {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0a1b2c3d-1111-2222-3333-444455556666";
+
+    fn granted_resources(connection: &Connection) -> Vec<(String, Vec<&'static str>, Vec<Value>)> {
+        let mut role = Role::new("PipelineRole", "test", "codepipeline.amazonaws.com");
+        connection.grant_use(&mut role);
+        role.statements
+            .into_iter()
+            .map(|s| (s.sid, s.actions, s.resources))
+            .collect()
+    }
+
+    #[test]
+    fn a_created_connection_is_a_github_connection_with_the_given_name() {
+        let name = json!({ "Fn::Join": ["-", ["orders", "use1"]] });
+        let resource = Connection::resource(name.clone());
+        assert_eq!(resource.type_name, "AWS::CodeConnections::Connection");
+        assert_eq!(resource.properties["ConnectionName"], name);
+        assert_eq!(resource.properties["ProviderType"], "GitHub");
+    }
+
+    #[test]
+    fn the_arn_is_the_configured_one_or_the_created_connections_ref() {
+        let arn = format!("arn:aws:codeconnections:eu-west-1:123456789012:connection/{ID}");
+        assert_eq!(Connection::Existing(arn.clone()).arn(), json!(arn));
+        assert_eq!(
+            Connection::Created {
+                logical_id: "GitHubConnection"
+            }
+            .arn(),
+            json!({ "Ref": "GitHubConnection" })
+        );
+    }
+
+    #[test]
+    fn an_existing_connection_is_granted_under_both_service_prefixes() {
+        for given in ["codeconnections", "codestar-connections"] {
+            let arn = format!("arn:aws-cn:{given}:cn-north-1:123456789012:connection/{ID}");
+            assert_eq!(
+                granted_resources(&Connection::Existing(arn)),
+                [
+                    (
+                        "UseGitHubConnection".to_owned(),
+                        vec!["codeconnections:UseConnection"],
+                        vec![json!(format!(
+                            "arn:aws-cn:codeconnections:cn-north-1:123456789012:connection/{ID}"
+                        ))],
+                    ),
+                    (
+                        "UseGitHubConnectionLegacyPrefix".to_owned(),
+                        vec!["codestar-connections:UseConnection"],
+                        vec![json!(format!(
+                            "arn:aws-cn:codestar-connections:cn-north-1:123456789012:connection/{ID}"
+                        ))],
+                    ),
+                ],
+                "given {given}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_created_connection_is_granted_under_both_prefixes_from_its_id() {
+        let id =
+            json!({ "Fn::Select": [1, { "Fn::Split": ["/", { "Ref": "GitHubConnection" }] }] });
+        let arn_in = |prefix: &str| {
+            json!({ "Fn::Sub": [
+                format!("arn:${{AWS::Partition}}:{prefix}:${{AWS::Region}}:${{AWS::AccountId}}:connection/${{ConnectionId}}"),
+                { "ConnectionId": id },
+            ]})
+        };
+        let granted = granted_resources(&Connection::Created {
+            logical_id: "GitHubConnection",
+        });
+        assert_eq!(granted.len(), 2);
+        assert_eq!(granted[0].1, ["codeconnections:UseConnection"]);
+        assert_eq!(granted[0].2, [arn_in("codeconnections")]);
+        assert_eq!(granted[1].1, ["codestar-connections:UseConnection"]);
+        assert_eq!(granted[1].2, [arn_in("codestar-connections")]);
+    }
+}

@@ -166,3 +166,206 @@ pub fn lifecycle_policy(movable_tags: &[&str], keep_last: u32) -> String {
     }));
     crate::template::embedded_json(json!({ "rules": rules }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::RetainPolicy;
+
+    fn repository() -> ImageRepository {
+        ImageRepository {
+            logical_id: "ImageRepository",
+            name: "orders".to_owned(),
+        }
+    }
+
+    fn arn() -> Value {
+        json!({ "Fn::GetAtt": ["ImageRepository", "Arn"] })
+    }
+
+    fn rules(policy: &str) -> Vec<Value> {
+        let policy: Value = serde_json::from_str(policy).expect("lifecycle policy is JSON");
+        policy["rules"].as_array().expect("rules").clone()
+    }
+
+    #[test]
+    fn commit_tags_are_immutable_except_one_exclusion_filter_per_movable_tag() {
+        let resource = repository().resource(&["dev", "prod"], 20);
+        assert_eq!(resource.type_name, "AWS::ECR::Repository");
+        let props = &resource.properties;
+        assert_eq!(props["RepositoryName"], "orders");
+        assert_eq!(props["ImageTagMutability"], "IMMUTABLE_WITH_EXCLUSION");
+        assert_eq!(
+            props["ImageTagMutabilityExclusionFilters"],
+            json!([
+                {
+                    "ImageTagMutabilityExclusionFilterType": "WILDCARD",
+                    "ImageTagMutabilityExclusionFilterValue": "dev",
+                },
+                {
+                    "ImageTagMutabilityExclusionFilterType": "WILDCARD",
+                    "ImageTagMutabilityExclusionFilterValue": "prod",
+                },
+            ])
+        );
+        assert_eq!(
+            props["ImageScanningConfiguration"],
+            json!({ "ScanOnPush": true })
+        );
+        assert_eq!(
+            props["EncryptionConfiguration"],
+            json!({ "EncryptionType": "AES256" })
+        );
+    }
+
+    #[test]
+    fn the_repository_is_retained_and_carries_its_lifecycle_policy() {
+        let resource = repository().resource(&["dev"], 7);
+        assert_eq!(resource.deletion_policy, Some(RetainPolicy::Retain));
+        assert_eq!(resource.update_replace_policy, Some(RetainPolicy::Retain));
+        assert_eq!(
+            resource.properties["LifecyclePolicy"],
+            json!({ "LifecyclePolicyText": lifecycle_policy(&["dev"], 7) })
+        );
+    }
+
+    #[test]
+    fn each_movable_tag_is_protected_by_a_rule_ahead_of_the_keep_last_rule() {
+        let rules = rules(&lifecycle_policy(&["dev", "staging", "prod"], 25));
+        assert_eq!(rules.len(), 4);
+        for (i, tag) in ["dev", "staging", "prod"].iter().enumerate() {
+            assert_eq!(rules[i]["rulePriority"], i + 1);
+            assert_eq!(
+                rules[i]["selection"],
+                json!({
+                    "tagStatus": "tagged",
+                    "tagPatternList": [tag],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 1,
+                })
+            );
+        }
+        assert_eq!(
+            rules[3]["selection"],
+            json!({
+                "tagStatus": "any",
+                "countType": "imageCountMoreThan",
+                "countNumber": 25,
+            })
+        );
+    }
+
+    /// ECR User Guide, lifecycle policy properties: rule priorities are unique, and a rule
+    /// with `tagStatus: any` must have the highest `rulePriority` value (it is evaluated last).
+    #[test]
+    fn the_tag_status_any_rule_has_the_highest_rule_priority_value() {
+        for tags in [&[][..], &["dev"][..], &["dev", "test", "prod"][..]] {
+            let rules = rules(&lifecycle_policy(tags, 10));
+            let priorities: Vec<u64> = rules
+                .iter()
+                .map(|r| r["rulePriority"].as_u64().expect("integer priority"))
+                .collect();
+            let mut unique = priorities.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), priorities.len(), "{priorities:?}");
+            let any: Vec<&Value> = rules
+                .iter()
+                .filter(|r| r["selection"]["tagStatus"] == "any")
+                .collect();
+            assert_eq!(any.len(), 1);
+            assert_eq!(
+                any[0]["rulePriority"].as_u64(),
+                priorities.iter().copied().max(),
+                "tags {tags:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn grant_push_adds_push_actions_on_the_repository_and_registry_login_on_any_resource() {
+        let mut role = Role::new("BuildRole", "test", "codebuild.amazonaws.com");
+        repository().grant_push(&mut role);
+        assert_eq!(role.statements.len(), 2);
+        assert_eq!(role.statements[0].sid, "PushImages");
+        assert_eq!(
+            role.statements[0].actions,
+            [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ]
+        );
+        assert_eq!(role.statements[0].resources, [arn()]);
+        let login = &role.statements[1];
+        assert_eq!(login.sid, "AuthenticateToRegistry");
+        assert_eq!(login.actions, ["ecr:GetAuthorizationToken"]);
+        assert_eq!(login.resources, [json!("*")]);
+        assert_eq!(
+            login.accepted_finding.as_ref().map(|f| f.issue),
+            Some("CREDENTIALS_EXPOSURE")
+        );
+        let resource = role.into_resource();
+        let ignore = &resource.metadata["parliament"]["ignore"];
+        assert_eq!(ignore.as_array().map(Vec::len), Some(1));
+        assert_eq!(ignore[0]["issue"], "CREDENTIALS_EXPOSURE");
+        assert_eq!(ignore[0]["actions"], json!(["ecr:GetAuthorizationToken"]));
+    }
+
+    #[test]
+    fn grant_pull_adds_only_layer_reads_and_registry_login() {
+        let mut role = Role::new("PipelineRole", "test", "codepipeline.amazonaws.com");
+        repository().grant_pull(&mut role);
+        let sids: Vec<&str> = role.statements.iter().map(|s| s.sid.as_str()).collect();
+        assert_eq!(sids, ["PullImages", "AuthenticateToRegistry"]);
+        assert_eq!(
+            role.statements[0].actions,
+            [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ]
+        );
+        assert_eq!(role.statements[0].resources, [arn()]);
+    }
+
+    #[test]
+    fn grant_read_scan_findings_adds_inspector_list_findings_on_any_resource() {
+        let mut role = Role::new("PromotionRole", "test", "lambda.amazonaws.com");
+        repository().grant_read_scan_findings(&mut role);
+        assert_eq!(
+            role.statements,
+            vec![
+                Statement::allow(
+                    "ReadScanFindings",
+                    &["ecr:DescribeImageScanFindings"],
+                    vec![arn()],
+                ),
+                Statement::allow(
+                    "ReadEnhancedScanFindings",
+                    &["inspector2:ListFindings"],
+                    vec![json!("*")],
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn grant_retag_reads_and_puts_images_in_this_repository_only() {
+        let mut role = Role::new("PromotionRole", "test", "lambda.amazonaws.com");
+        repository().grant_retag(&mut role);
+        assert_eq!(
+            role.statements,
+            vec![Statement::allow(
+                "RetagImages",
+                &["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"],
+                vec![arn()],
+            )]
+        );
+    }
+}

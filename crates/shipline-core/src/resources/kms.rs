@@ -76,3 +76,99 @@ impl NotificationKey {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> NotificationKey {
+        NotificationKey {
+            logical_id: "NotificationKey",
+        }
+    }
+
+    #[test]
+    fn the_key_is_a_rotated_symmetric_encryption_key() {
+        let resource = key().resource("encrypts notifications");
+        assert_eq!(resource.type_name, "AWS::KMS::Key");
+        assert_eq!(resource.properties["Description"], "encrypts notifications");
+        assert_eq!(resource.properties["EnableKeyRotation"], true);
+        assert_eq!(resource.properties["KeySpec"], "SYMMETRIC_DEFAULT");
+        assert_eq!(resource.properties["KeyUsage"], "ENCRYPT_DECRYPT");
+    }
+
+    #[test]
+    fn the_key_policy_delegates_to_iam_and_lets_eventbridge_encrypt() {
+        let resource = key().resource("k");
+        assert_eq!(
+            resource.properties["KeyPolicy"],
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AccountAdministersKeyThroughIam",
+                        "Effect": "Allow",
+                        "Principal": { "AWS": {
+                            "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
+                        }},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "EventBridgePublishesEncryptedNotifications",
+                        "Effect": "Allow",
+                        "Principal": { "Service": "events.amazonaws.com" },
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": "*",
+                    },
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn the_account_statement_finding_is_accepted_with_its_reason() {
+        let resource = key().resource("k");
+        let ignore = resource.metadata["parliament"]["ignore"]
+            .as_array()
+            .expect("parliament ignores");
+        assert_eq!(ignore.len(), 1);
+        assert_eq!(ignore[0]["issue"], "PERMISSIONS_MANAGEMENT_ACTIONS");
+        assert_eq!(
+            ignore[0]["actions"],
+            json!([
+                "kms:CreateGrant",
+                "kms:CreateKey",
+                "kms:PutKeyPolicy",
+                "kms:RetireGrant",
+                "kms:RevokeGrant",
+            ])
+        );
+        assert!(!ignore[0]["reason"].as_str().expect("reason").is_empty());
+    }
+
+    #[test]
+    fn the_alias_points_at_the_key() {
+        let alias = key().alias("alias/orders-notifications");
+        assert_eq!(alias.type_name, "AWS::KMS::Alias");
+        assert_eq!(alias.properties["AliasName"], "alias/orders-notifications");
+        assert_eq!(
+            alias.properties["TargetKeyId"],
+            json!({ "Fn::GetAtt": ["NotificationKey", "Arn"] })
+        );
+    }
+
+    #[test]
+    fn grant_encrypt_for_publishing_allows_data_keys_from_this_key_only() {
+        let mut role = Role::new("PipelineRole", "test", "codepipeline.amazonaws.com");
+        key().grant_encrypt_for_publishing(&mut role);
+        assert_eq!(
+            role.statements,
+            vec![Statement::allow(
+                "EncryptNotifications",
+                &["kms:Decrypt", "kms:GenerateDataKey"],
+                vec![json!({ "Fn::GetAtt": ["NotificationKey", "Arn"] })],
+            )]
+        );
+    }
+}

@@ -126,3 +126,161 @@ impl Function {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "\"\"\"Receiver.\"\"\"\n\n\ndef handler(event, context):\n    # keep me\n    return {\"statusCode\": 200}\n";
+
+    fn function() -> Function {
+        Function {
+            logical_id: "WebhookFunction",
+            name: "orders-webhook".to_owned(),
+        }
+    }
+
+    fn props(
+        environment: Vec<(&'static str, Value)>,
+        reserved_concurrency: Option<u32>,
+    ) -> FunctionProps<'static> {
+        FunctionProps {
+            description: "receives webhooks",
+            source: SOURCE,
+            role_arn: json!({ "Fn::GetAtt": ["WebhookRole", "Arn"] }),
+            log_group: json!({ "Ref": "WebhookLogGroup" }),
+            timeout_seconds: 10,
+            environment,
+            reserved_concurrency,
+        }
+    }
+
+    fn checkov_skips(resource: &Resource) -> Vec<String> {
+        resource.metadata["checkov"]["skip"]
+            .as_array()
+            .expect("checkov skips")
+            .iter()
+            .map(|skip| skip["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_inline_code_is_the_source_exactly_as_given() {
+        let resource = function().resource(props(vec![], None));
+        assert_eq!(resource.type_name, "AWS::Lambda::Function");
+        assert_eq!(resource.properties["Code"], json!({ "ZipFile": SOURCE }));
+        assert_eq!(resource.properties["Handler"], "index.handler");
+        assert_eq!(resource.properties["Runtime"], RUNTIME);
+        assert_eq!(resource.properties["Architectures"], json!(["arm64"]));
+    }
+
+    #[test]
+    fn the_function_uses_the_given_role_timeout_and_log_group() {
+        let resource = function().resource(props(vec![], None));
+        let p = &resource.properties;
+        assert_eq!(p["FunctionName"], "orders-webhook");
+        assert_eq!(p["Description"], "receives webhooks");
+        assert_eq!(p["Role"], json!({ "Fn::GetAtt": ["WebhookRole", "Arn"] }));
+        assert_eq!(p["Timeout"], 10);
+        assert_eq!(
+            p["LoggingConfig"],
+            json!({ "LogGroup": { "Ref": "WebhookLogGroup" }, "LogFormat": "Text" })
+        );
+        assert_eq!(
+            function().default_log_group_name(),
+            "/aws/lambda/orders-webhook"
+        );
+    }
+
+    #[test]
+    fn no_reserved_concurrency_records_the_ckv_aws_115_skip() {
+        let resource = function().resource(props(vec![], None));
+        assert!(
+            !resource
+                .properties
+                .contains_key("ReservedConcurrentExecutions")
+        );
+        assert!(checkov_skips(&resource).contains(&"CKV_AWS_115".to_owned()));
+    }
+
+    #[test]
+    fn reserved_concurrency_is_set_as_given_without_the_skip() {
+        let resource = function().resource(props(vec![], Some(3)));
+        assert_eq!(resource.properties["ReservedConcurrentExecutions"], 3);
+        assert!(!checkov_skips(&resource).contains(&"CKV_AWS_115".to_owned()));
+    }
+
+    #[test]
+    fn environment_variables_are_set_only_when_given() {
+        let plain = function().resource(props(vec![], None));
+        assert!(!plain.properties.contains_key("Environment"));
+        assert!(!checkov_skips(&plain).contains(&"CKV_AWS_173".to_owned()));
+
+        let configured = function().resource(props(
+            vec![
+                ("EVENT_BUS_NAME", json!({ "Ref": "Bus" })),
+                ("SECRET_ARN", json!({ "Ref": "Secret" })),
+            ],
+            None,
+        ));
+        assert_eq!(
+            configured.properties["Environment"],
+            json!({ "Variables": {
+                "EVENT_BUS_NAME": { "Ref": "Bus" },
+                "SECRET_ARN": { "Ref": "Secret" },
+            }})
+        );
+        assert!(checkov_skips(&configured).contains(&"CKV_AWS_173".to_owned()));
+    }
+
+    #[test]
+    fn the_public_url_has_no_auth_and_targets_this_function() {
+        let url = function().public_url();
+        assert_eq!(url.type_name, "AWS::Lambda::Url");
+        assert_eq!(url.properties["AuthType"], "NONE");
+        assert_eq!(
+            url.properties["TargetFunctionArn"],
+            json!({ "Fn::GetAtt": ["WebhookFunction", "Arn"] })
+        );
+    }
+
+    #[test]
+    fn public_url_permissions_are_exactly_the_two_url_statements() {
+        let [url, invoke] = function().public_url_permissions();
+        for permission in [&url, &invoke] {
+            assert_eq!(permission.type_name, "AWS::Lambda::Permission");
+        }
+        assert_eq!(
+            Value::Object(url.properties),
+            json!({
+                "FunctionName": { "Ref": "WebhookFunction" },
+                "Action": "lambda:InvokeFunctionUrl",
+                "Principal": "*",
+                "FunctionUrlAuthType": "NONE",
+            })
+        );
+        assert_eq!(
+            Value::Object(invoke.properties),
+            json!({
+                "FunctionName": { "Ref": "WebhookFunction" },
+                "Action": "lambda:InvokeFunction",
+                "Principal": "*",
+                "InvokedViaFunctionUrl": true,
+            })
+        );
+    }
+
+    #[test]
+    fn grant_invoke_allows_invoking_this_function_only() {
+        let mut role = Role::new("PipelineRole", "test", "codepipeline.amazonaws.com");
+        function().grant_invoke(&mut role);
+        assert_eq!(
+            role.statements,
+            vec![Statement::allow(
+                "InvokePromotion",
+                &["lambda:InvokeFunction"],
+                vec![json!({ "Fn::GetAtt": ["WebhookFunction", "Arn"] })],
+            )]
+        );
+    }
+}

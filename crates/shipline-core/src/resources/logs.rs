@@ -44,13 +44,73 @@ impl LogGroup {
 
     /// Create this group (for a service that creates its group itself before writing, such as
     /// CodePipeline's InspectorScan action, whose documented service-role permissions include
-    /// `logs:CreateLogGroup`). CreateLogGroup is authorized on the group's ARN *without* the
-    /// `:*` suffix the `Arn` attribute carries, so the ARN is written out.
+    /// `logs:CreateLogGroup`). The Service Authorization Reference gives the log-group ARN
+    /// without the `:*` suffix, while CloudWatch Logs documents the `:*` form (the `Arn`
+    /// attribute) for most actions; both name this one group only, so both are granted.
     pub fn grant_create(&self, role: &mut Role, sid: &str) {
         role.add(Statement::allow(
             sid,
             &["logs:CreateLogGroup"],
-            vec![regional_arn("logs", &format!("log-group:{}", self.name))],
+            vec![
+                regional_arn("logs", &format!("log-group:{}", self.name)),
+                get_att(self.logical_id, "Arn"),
+            ],
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group() -> LogGroup {
+        LogGroup {
+            logical_id: "BuildLogGroup",
+            name: "/aws/codebuild/orders".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_group_is_named_and_keeps_logs_for_the_given_retention() {
+        for days in [1, 7, 400] {
+            let resource = group().resource(days);
+            assert_eq!(resource.type_name, "AWS::Logs::LogGroup");
+            assert_eq!(resource.properties["LogGroupName"], "/aws/codebuild/orders");
+            assert_eq!(resource.properties["RetentionInDays"], days);
+        }
+        assert_eq!(group().name_ref(), json!({ "Ref": "BuildLogGroup" }));
+    }
+
+    #[test]
+    fn grant_write_is_on_the_arn_attribute_which_covers_the_streams() {
+        let mut role = Role::new("BuildRole", "test", "codebuild.amazonaws.com");
+        group().grant_write(&mut role, "WriteBuildLogs");
+        assert_eq!(
+            role.statements,
+            vec![Statement::allow(
+                "WriteBuildLogs",
+                &["logs:CreateLogStream", "logs:PutLogEvents"],
+                vec![json!({ "Fn::GetAtt": ["BuildLogGroup", "Arn"] })],
+            )]
+        );
+    }
+
+    #[test]
+    fn grant_create_is_on_this_group_in_both_arn_forms() {
+        let mut role = Role::new("PipelineRole", "test", "codepipeline.amazonaws.com");
+        group().grant_create(&mut role, "CreateScanLogGroup");
+        assert_eq!(
+            role.statements,
+            vec![Statement::allow(
+                "CreateScanLogGroup",
+                &["logs:CreateLogGroup"],
+                vec![
+                    json!({ "Fn::Sub":
+                        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/orders"
+                    }),
+                    json!({ "Fn::GetAtt": [group().logical_id, "Arn"] }),
+                ],
+            )]
+        );
     }
 }

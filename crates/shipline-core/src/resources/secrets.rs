@@ -44,3 +44,52 @@ impl GeneratedSecret {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> GeneratedSecret {
+        GeneratedSecret {
+            logical_id: "WebhookSecret",
+        }
+    }
+
+    #[test]
+    fn the_secret_is_generated_64_alphanumeric_characters_never_written_in_the_template() {
+        let resource = secret().resource("webhook secret");
+        assert_eq!(resource.type_name, "AWS::SecretsManager::Secret");
+        assert_eq!(resource.properties["Description"], "webhook secret");
+        assert_eq!(
+            resource.properties["GenerateSecretString"],
+            json!({ "PasswordLength": 64, "ExcludePunctuation": true, "IncludeSpace": false })
+        );
+        assert!(!resource.properties.contains_key("SecretString"));
+    }
+
+    #[test]
+    fn the_checkov_skips_name_their_checks() {
+        let resource = secret().resource("s");
+        let ids: Vec<&str> = resource.metadata["checkov"]["skip"]
+            .as_array()
+            .expect("skips")
+            .iter()
+            .map(|skip| skip["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids, ["CKV_AWS_149", "CKV2_AWS_57"]);
+    }
+
+    #[test]
+    fn grant_read_allows_reading_this_secret_only() {
+        let mut role = Role::new("WebhookRole", "test", "lambda.amazonaws.com");
+        secret().grant_read(&mut role);
+        assert_eq!(
+            role.statements,
+            vec![Statement::allow(
+                "ReadWebhookSecret",
+                &["secretsmanager:GetSecretValue"],
+                vec![json!({ "Ref": "WebhookSecret" })],
+            )]
+        );
+    }
+}

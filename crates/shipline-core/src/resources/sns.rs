@@ -80,3 +80,117 @@ impl Topic {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic() -> Topic {
+        Topic {
+            logical_id: "NotificationTopic",
+            name: "orders-notifications".to_owned(),
+        }
+    }
+
+    fn topic_arn() -> Value {
+        json!({ "Ref": "NotificationTopic" })
+    }
+
+    #[test]
+    fn the_topic_is_encrypted_with_the_given_key_and_subscribes_each_email() {
+        let key = json!({ "Fn::GetAtt": ["NotificationKey", "Arn"] });
+        let resource = topic().resource(
+            key.clone(),
+            &["a@example.com".to_owned(), "b@example.com".to_owned()],
+        );
+        assert_eq!(resource.type_name, "AWS::SNS::Topic");
+        assert_eq!(resource.properties["TopicName"], "orders-notifications");
+        assert_eq!(resource.properties["KmsMasterKeyId"], key);
+        assert_eq!(
+            resource.properties["Subscription"],
+            json!([
+                { "Protocol": "email", "Endpoint": "a@example.com" },
+                { "Protocol": "email", "Endpoint": "b@example.com" },
+            ])
+        );
+    }
+
+    #[test]
+    fn a_topic_without_emails_has_no_subscription_property() {
+        let resource = topic().resource(json!("arn:key"), &[]);
+        assert!(!resource.properties.contains_key("Subscription"));
+        assert_eq!(resource.properties["KmsMasterKeyId"], "arn:key");
+    }
+
+    #[test]
+    fn the_policy_denies_insecure_transport_and_admits_only_the_given_rules_and_roles() {
+        let policy = topic().policy(
+            vec![json!("arn:rule/a"), json!("arn:rule/b")],
+            vec![json!({ "Fn::GetAtt": ["PipelineRole", "Arn"] })],
+        );
+        assert_eq!(policy.type_name, "AWS::SNS::TopicPolicy");
+        assert_eq!(policy.properties["Topics"], json!([topic_arn()]));
+        assert_eq!(
+            policy.properties["PolicyDocument"],
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": { "AWS": "*" },
+                        "Action": "sns:Publish",
+                        "Resource": topic_arn(),
+                        "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+                    },
+                    {
+                        "Sid": "StackRulesPublish",
+                        "Effect": "Allow",
+                        "Principal": { "Service": "events.amazonaws.com" },
+                        "Action": "sns:Publish",
+                        "Resource": topic_arn(),
+                        "Condition": { "ArnEquals": {
+                            "aws:SourceArn": ["arn:rule/a", "arn:rule/b"],
+                        }},
+                    },
+                    {
+                        "Sid": "PipelinePublishesApprovalRequests",
+                        "Effect": "Allow",
+                        "Principal": { "AWS": [{ "Fn::GetAtt": ["PipelineRole", "Arn"] }] },
+                        "Action": "sns:Publish",
+                        "Resource": topic_arn(),
+                    },
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn without_rules_eventbridge_is_not_admitted_at_all() {
+        let policy = topic().policy(vec![], vec![json!("arn:role")]);
+        let sids: Vec<&str> = policy.properties["PolicyDocument"]["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .map(|s| s["Sid"].as_str().expect("sid"))
+            .collect();
+        assert_eq!(
+            sids,
+            ["DenyInsecureTransport", "PipelinePublishesApprovalRequests"]
+        );
+    }
+
+    #[test]
+    fn grant_publish_allows_publishing_to_this_topic_only() {
+        let mut role = Role::new("PipelineRole", "test", "codepipeline.amazonaws.com");
+        topic().grant_publish(&mut role);
+        assert_eq!(
+            role.statements,
+            vec![Statement::allow(
+                "PublishNotifications",
+                &["sns:Publish"],
+                vec![topic_arn()],
+            )]
+        );
+    }
+}

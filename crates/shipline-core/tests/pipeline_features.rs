@@ -1,5 +1,7 @@
-//! One test per reference requirement of the synthesized pipeline (issue: "The reference
-//! pipeline, synthesized"), each named after the requirement it checks.
+//! The reference pipeline's features, one test each, named after what it checks: the artifact
+//! bucket, the repository, the build, log groups, the pipeline's stages and connection, the
+//! delivery function, IAM (roles, wildcards, trust), tags, outputs, and config reaching the
+//! template. (Stages, gates and notifications: delivery.rs; triggers: triggers.rs.)
 
 mod support;
 
@@ -12,7 +14,7 @@ fn default_template() -> Value {
 }
 
 #[test]
-fn req1_artifact_bucket_is_versioned_expiring_encrypted_private_tls_only_owner_enforced() {
+fn artifact_bucket_is_versioned_expiring_encrypted_private_tls_only_owner_enforced() {
     let t = default_template();
     has_resource_properties(
         &t,
@@ -67,7 +69,7 @@ fn req1_artifact_bucket_is_versioned_expiring_encrypted_private_tls_only_owner_e
 }
 
 #[test]
-fn req2_ecr_repository_scans_on_push_keeps_last_10_and_only_promotion_tags_move() {
+fn ecr_repository_scans_on_push_keeps_last_10_and_only_promotion_tags_move() {
     let t = default_template();
     has_resource_properties(
         &t,
@@ -119,7 +121,7 @@ fn req2_ecr_repository_scans_on_push_keeps_last_10_and_only_promotion_tags_move(
 }
 
 #[test]
-fn req3_codebuild_builds_privileged_small_amazon_linux_and_exports_the_digest() {
+fn codebuild_builds_privileged_small_amazon_linux_and_exports_the_digest() {
     let t = default_template();
     has_resource_properties(
         &t,
@@ -194,7 +196,7 @@ fn req3_codebuild_builds_privileged_small_amazon_linux_and_exports_the_digest() 
 }
 
 #[test]
-fn req3_build_environment_paths_and_variables_come_from_config() {
+fn build_environment_paths_and_variables_come_from_config() {
     let t = synth_toml(
         "[build]\ndockerfile = \"docker/api.Dockerfile\"\ncontext = \"services/api\"\n[build.environment]\nNODE_ENV = \"production\"\n",
     );
@@ -216,7 +218,7 @@ fn req3_build_environment_paths_and_variables_come_from_config() {
 }
 
 #[test]
-fn req4_log_groups_are_created_by_the_stack_with_retention() {
+fn log_groups_are_created_by_the_stack_with_retention() {
     let t = default_template();
     has_resource_properties(
         &t,
@@ -266,7 +268,7 @@ fn stage<'a>(t: &'a Value, name: &str) -> &'a Value {
 }
 
 #[test]
-fn req5_pipeline_v2_has_source_build_scan_and_the_promotion_stages() {
+fn pipeline_v2_has_source_build_scan_and_the_promotion_stages() {
     let t = default_template();
     let pipeline = only(&t, "AWS::CodePipeline::Pipeline");
     assert_eq!(pipeline["Properties"]["PipelineType"], "V2");
@@ -319,7 +321,7 @@ fn req5_pipeline_v2_has_source_build_scan_and_the_promotion_stages() {
 }
 
 #[test]
-fn req5_stack_creates_a_pending_connection_only_when_none_is_configured() {
+fn stack_creates_a_pending_connection_only_when_none_is_configured() {
     let t = default_template();
     has_resource_properties(
         &t,
@@ -351,7 +353,7 @@ fn req5_stack_creates_a_pending_connection_only_when_none_is_configured() {
 }
 
 #[test]
-fn req6_promotion_lambda_is_inline_current_python_and_promotes_the_built_digest() {
+fn promotion_lambda_is_inline_current_python_and_promotes_the_built_digest() {
     let t = default_template();
     let props = &t["Resources"]["PromotionFunction"]["Properties"];
     assert_eq!(props["Runtime"], "python3.13");
@@ -377,7 +379,7 @@ fn req6_promotion_lambda_is_inline_current_python_and_promotes_the_built_digest(
 }
 
 #[test]
-fn req7_each_principal_has_its_own_role_with_exact_grants() {
+fn each_principal_has_its_own_role_with_exact_grants() {
     let t = default_template();
     let roles: Vec<&str> = resources_of_type(&t, "AWS::IAM::Role")
         .iter()
@@ -480,7 +482,7 @@ fn req7_each_principal_has_its_own_role_with_exact_grants() {
 }
 
 #[test]
-fn req7_wildcard_resources_are_only_the_actions_aws_cannot_scope() {
+fn wildcard_resources_are_only_the_actions_aws_cannot_scope() {
     let t = default_template();
     let mut wildcards: Vec<String> = Vec::new();
     for (role, _) in resources_of_type(&t, "AWS::IAM::Role") {
@@ -503,7 +505,7 @@ fn req7_wildcard_resources_are_only_the_actions_aws_cannot_scope() {
 }
 
 #[test]
-fn req7_trust_policies_carry_confused_deputy_conditions_where_supported() {
+fn trust_policies_carry_confused_deputy_conditions_where_supported() {
     let t = default_template();
     let trust = |role: &str| {
         t["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0].clone()
@@ -536,7 +538,7 @@ fn req7_trust_policies_carry_confused_deputy_conditions_where_supported() {
 }
 
 #[test]
-fn req8_every_taggable_resource_has_the_default_tags_and_config_extends_them() {
+fn every_taggable_resource_has_the_default_tags_and_config_extends_them() {
     let t = default_template();
     let expected = json!([{ "Key": "Environment", "Value": "production" }, { "Key": "Team", "Value": "devops" }]);
     for (id, resource) in t["Resources"].as_object().unwrap() {
@@ -561,7 +563,7 @@ fn req8_every_taggable_resource_has_the_default_tags_and_config_extends_them() {
 }
 
 #[test]
-fn req9_outputs_name_everything_a_user_needs() {
+fn outputs_name_everything_a_user_needs() {
     let t = default_template();
     let outputs: Vec<&str> = t["Outputs"]
         .as_object()
