@@ -413,3 +413,23 @@ fn the_created_connection_is_named_per_region_within_32_characters() {
     );
     assert!(t.get("Mappings").is_none());
 }
+
+/// Least privilege: with no approval stage, the pipeline role may not publish to the topic,
+/// and the topic policy admits no publisher role (an empty principal list is invalid IAM).
+#[test]
+fn without_approvals_the_pipeline_role_is_not_a_publisher() {
+    let t = synth_toml("[[stages]]\nname = \"dev\"\napproval = false\n");
+    let policy = &t["Resources"]["NotificationTopicPolicy"]["Properties"]["PolicyDocument"];
+    let sids: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap())
+        .collect();
+    assert_eq!(sids, ["DenyInsecureTransport", "StackRulesPublish"]);
+    assert!(
+        role_statements(&t, "PipelineRole")
+            .iter()
+            .all(|s| !s["Action"].to_string().contains("sns:Publish"))
+    );
+}

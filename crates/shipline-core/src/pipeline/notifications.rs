@@ -86,9 +86,16 @@ pub fn add(
         stack.add(ids::STAGE_FAILURE_RULE, rule);
         rule_arns.push(rule_arn(&names.stage_failure_rule));
     }
+    // The pipeline role publishes approval requests: admitted only when a stage has one.
+    let approvals = config.promotion_stages().iter().any(|s| s.approval);
+    let publishers = if approvals {
+        vec![get_att(ids::PIPELINE_ROLE, "Arn")]
+    } else {
+        vec![]
+    };
     stack.add(
         ids::NOTIFICATION_TOPIC_POLICY,
-        topic.policy(rule_arns, vec![get_att(ids::PIPELINE_ROLE, "Arn")]),
+        topic.policy(rule_arns, publishers),
     );
     stack.output(
         "NotificationTopicArn",

@@ -73,7 +73,7 @@ impl ImageRepository {
             ],
             vec![self.arn()],
         ));
-        role.add(registry_login());
+        registry_login(role);
     }
 
     /// Pull images (what CodePipeline's InspectorScan action does with the pipeline role).
@@ -87,7 +87,7 @@ impl ImageRepository {
             ],
             vec![self.arn()],
         ));
-        role.add(registry_login());
+        registry_login(role);
     }
 
     /// Read scan-on-push results (the scan gate). When the account has turned on ECR
@@ -118,9 +118,16 @@ impl ImageRepository {
     }
 }
 
-/// `docker login` to the registry.
-fn registry_login() -> Statement {
-    Statement::on_any_resource(
+/// `docker login` to the registry, once per role (pushing and pulling both need it).
+fn registry_login(role: &mut Role) {
+    if role
+        .statements
+        .iter()
+        .any(|s| s.sid == "AuthenticateToRegistry")
+    {
+        return;
+    }
+    role.add(Statement::on_any_resource(
             "AuthenticateToRegistry",
             &["ecr:GetAuthorizationToken"],
             "ecr:GetAuthorizationToken is registry-wide: the Service Authorization Reference lists no resource type for it",
@@ -128,7 +135,7 @@ fn registry_login() -> Statement {
         .accepting(
             "CREDENTIALS_EXPOSURE",
             "docker login needs the 12-hour registry token GetAuthorizationToken returns; the token only carries this role's own ECR permissions",
-        )
+        ));
 }
 
 /// The lifecycle policy text. One rule per movable tag (priority 1..n) matches the image that
@@ -367,5 +374,24 @@ mod tests {
                 vec![arn()],
             )]
         );
+    }
+
+    /// Regression: pushing and pulling both need `docker login`; granting both to one role
+    /// panicked on a duplicate statement id.
+    #[test]
+    fn push_and_pull_on_one_role_log_in_once() {
+        let mut role = Role::new("R", "d", "codebuild.amazonaws.com");
+        let repo = ImageRepository {
+            logical_id: "Repo",
+            name: "orders".into(),
+        };
+        repo.grant_push(&mut role);
+        repo.grant_pull(&mut role);
+        let logins = role
+            .statements
+            .iter()
+            .filter(|s| s.sid == "AuthenticateToRegistry")
+            .count();
+        assert_eq!(logins, 1);
     }
 }

@@ -56,13 +56,15 @@ impl Topic {
                 "Condition": { "ArnEquals": { "aws:SourceArn": rule_arns } },
             }));
         }
-        statements.push(json!({
-            "Sid": "PipelinePublishesApprovalRequests",
-            "Effect": "Allow",
-            "Principal": { "AWS": publisher_roles },
-            "Action": "sns:Publish",
-            "Resource": self.arn(),
-        }));
+        if !publisher_roles.is_empty() {
+            statements.push(json!({
+                "Sid": "PipelinePublishesApprovalRequests",
+                "Effect": "Allow",
+                "Principal": { "AWS": publisher_roles },
+                "Action": "sns:Publish",
+                "Resource": self.arn(),
+            }));
+        }
         Resource::new("AWS::SNS::TopicPolicy")
             .prop("Topics", json!([self.arn()]))
             .prop(
