@@ -19,6 +19,7 @@
 //! - [`pipeline`]: the composition of all of the above.
 //! - [`regions`]: which regions offer each resource type (data from cfn-lint), region codes.
 //! - [`preflight`]: what `plan`/`deploy` check before any request (placeholder, region).
+//! - [`pulumi`]: the finished template as a Pulumi YAML program (the second engine).
 //!
 //! This crate has no AWS SDK and no async runtime: synthesis never touches the network.
 
@@ -26,6 +27,7 @@ pub mod config;
 pub mod iam;
 pub mod pipeline;
 pub mod preflight;
+pub mod pulumi;
 pub mod regions;
 pub mod resources;
 pub mod stack;

@@ -38,3 +38,12 @@ fn every_test_config_template_json() {
         );
     }
 }
+
+#[test]
+fn default_pipeline_pulumi_program() {
+    let config = Config::default();
+    insta::assert_snapshot!(shipline_core::pulumi::program(
+        &synthesize(&config),
+        &config.effective_tags()
+    ));
+}

@@ -61,11 +61,16 @@ pub struct AwsArgs {
 pub enum Command {
     /// Print the CloudFormation template for the pipeline (no AWS access).
     Synth {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = FormatArg::Json)]
-        format: FormatArg,
-        /// Write the template to this file instead of stdout.
-        #[arg(long, short, value_name = "FILE")]
+        /// The engine: a CloudFormation template, or a Pulumi YAML program.
+        #[arg(long, value_enum, default_value_t = TargetArg::Cloudformation)]
+        target: TargetArg,
+        /// Output format of the CloudFormation template (default json; a Pulumi program is
+        /// always YAML).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// CloudFormation: write the template to this file. Pulumi: write the project
+        /// (`Pulumi.yaml`) and the program (`Main.yaml`) into this directory. `-` is stdout.
+        #[arg(long, short, value_name = "PATH")]
         out: Option<PathBuf>,
     },
     /// Preview what `deploy` would change (a change set, deleted afterwards).
@@ -131,7 +136,13 @@ impl Command {
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    Cloudformation,
+    Pulumi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Json,
     Yaml,

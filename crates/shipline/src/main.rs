@@ -50,9 +50,11 @@ fn main() -> ExitCode {
                 ));
             }
             match cli.command {
-                Command::Synth { format, ref out } => {
-                    commands::synth::run(&config, format.into(), out.as_deref())
-                }
+                Command::Synth {
+                    target,
+                    format,
+                    ref out,
+                } => commands::synth::run(&config, target, format, out.as_deref()),
                 command => run_on_aws(command, &config, &printer),
             }
         });

@@ -6,7 +6,7 @@
 //! keeps everything in `BTreeMap`s, so the same input always renders to the same bytes.
 
 pub mod intrinsics;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
 
@@ -219,7 +219,7 @@ pub fn embedded_json(value: Value) -> String {
 }
 
 /// `value` with the keys of every object in sorted order.
-fn sorted(value: Value) -> Value {
+pub(crate) fn sorted(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(String, Value)> = map.into_iter().collect();
