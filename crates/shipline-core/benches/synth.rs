@@ -30,3 +30,11 @@ fn preflight_check(bencher: divan::Bencher) {
     let template = synthesize(&config).to_value();
     bencher.bench(|| shipline_core::preflight::check(divan::black_box(&template), "eu-west-1"));
 }
+
+#[divan::bench]
+fn pulumi_program_default(bencher: divan::Bencher) {
+    let config = Config::default();
+    let template = synthesize(&config);
+    let tags = config.effective_tags();
+    bencher.bench(|| shipline_core::pulumi::program(divan::black_box(&template), &tags));
+}
