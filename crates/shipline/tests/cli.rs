@@ -323,3 +323,36 @@ fn a_yaml_template_with_short_form_tags_is_sent_as_written_after_a_note() {
     assert!(err.contains("checks were skipped"), "{err}");
     assert!(!err.contains("cannot read the template"), "{err}");
 }
+
+/// Compiler mode: pulumi-yaml runs `shipline synth --target pulumi` in the project directory,
+/// sometimes without any `PULUMI_*` variables; the program must be the same bytes either way,
+/// on stdout alone.
+#[test]
+fn the_pulumi_program_is_the_same_whatever_the_environment() {
+    let run = Run::new("pulumi").with_config("[source]\nrepository = \"acme/orders\"\n");
+    let plain = run.run(&["synth", "--target", "pulumi"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert_eq!(stderr(&plain), "", "stderr stays empty");
+    let with_pulumi = Command::new(env!("CARGO_BIN_EXE_shipline"))
+        .args(["synth", "--target", "pulumi"])
+        .current_dir(&run.dir)
+        .env("PULUMI_PROJECT", "orders")
+        .env("PULUMI_STACK", "prod")
+        .env("PULUMI_CONFIG", "{\"aws:region\":\"eu-west-1\"}")
+        .output()
+        .unwrap();
+    assert_eq!(plain.stdout, with_pulumi.stdout);
+    assert!(stdout(&plain).contains("type: aws:codepipeline:Pipeline"));
+    // A Pulumi program is YAML only; the project files go to a directory.
+    let json = run.run(&["synth", "--target", "pulumi", "--format", "json"]);
+    assert_eq!(json.status.code(), Some(2));
+    let written = run.run(&["synth", "--target", "pulumi", "-o", "infra"]);
+    assert_eq!(written.status.code(), Some(0), "{}", stderr(&written));
+    let main = std::fs::read(run.dir.join("infra/Main.yaml")).unwrap();
+    assert_eq!(main, plain.stdout);
+    let project = std::fs::read_to_string(run.dir.join("infra/Pulumi.yaml")).unwrap();
+    assert!(
+        project.contains("runtime: yaml") && project.contains("name: example-app"),
+        "{project}"
+    );
+}
