@@ -43,7 +43,7 @@ impl Context<'_> {
         Some(match key {
             "Ref" => json!(self.reference(arg.as_str()?, None)),
             "Fn::GetAtt" => json!(self.reference(arg[0].as_str()?, Some(arg[1].as_str()?))),
-            "Fn::Sub" => json!(self.sub(arg)),
+            "Fn::Sub" => self.sub(arg),
             "Fn::Join" => json!({ "fn::join": [arg[0], self.expr(&arg[1])] }),
             "Fn::Select" => json!({ "fn::select": [arg[0], self.expr(&arg[1])] }),
             "Fn::Split" => json!({ "fn::split": [arg[0], self.expr(&arg[1])] }),
@@ -78,35 +78,42 @@ impl Context<'_> {
         format!("${{{id}.{property}}}")
     }
 
-    /// `Fn::Sub` text (with its variable map, if any) as an interpolated string.
-    fn sub(&self, arg: &Value) -> String {
+    /// `Fn::Sub` text (with its variable map, if any) as an interpolated string, or, when a
+    /// variable's value is a function (`Fn::Select` of a `Ref`), an `fn::join` of the pieces.
+    fn sub(&self, arg: &Value) -> Value {
         let (text, variables) = match arg {
             Value::Array(parts) => (parts[0].as_str().unwrap_or_default(), parts[1].as_object()),
             other => (other.as_str().unwrap_or_default(), None),
         };
-        let mut out = String::new();
+        let mut pieces: Vec<Value> = Vec::new();
+        let mut current = String::new();
         let mut rest = text;
         while let Some(start) = rest.find("${") {
-            out.push_str(&literal(&rest[..start]));
+            current.push_str(&literal(&rest[..start]));
             let Some(end) = rest[start..].find('}') else {
                 break;
             };
             let name = &rest[start + 2..start + end];
-            let expression = match variables.and_then(|v| v.get(name)) {
-                Some(value) => match self.expr(value) {
-                    Value::String(s) => s,
-                    other => format!("{other}"),
-                },
-                None => match name.split_once('.') {
+            match variables.and_then(|v| v.get(name)).map(|v| self.expr(v)) {
+                Some(Value::String(s)) => current.push_str(&s),
+                Some(function) => {
+                    pieces.push(json!(std::mem::take(&mut current)));
+                    pieces.push(function);
+                }
+                None => current.push_str(&match name.split_once('.') {
                     Some((id, attr)) => self.reference(id, Some(attr)),
                     None => self.reference(name, None),
-                },
-            };
-            out.push_str(&expression);
+                }),
+            }
             rest = &rest[start + end + 1..];
         }
-        out.push_str(&literal(rest));
-        out
+        current.push_str(&literal(rest));
+        if pieces.is_empty() {
+            return json!(current);
+        }
+        pieces.push(json!(current));
+        pieces.retain(|p| p != &json!(""));
+        json!({ "fn::join": ["", pieces] })
     }
 
     /// `Fn::FindInMap [map, key, attribute]`: the mapping as one string `|k1=v1|k2=v2|`, split
@@ -185,6 +192,24 @@ mod tests {
         assert_eq!(
             c.expr(&json!({ "Fn::Sub": ["a-${Id}-$x", { "Id": { "Ref": "Repo" } }] })),
             json!("a-${Repo.name}-$$x")
+        );
+    }
+
+    /// Regression: a Sub variable whose value is a function (the connection id, selected from
+    /// its ARN) was written into the string as JSON text.
+    #[test]
+    fn a_sub_variable_that_is_a_function_becomes_a_join() {
+        let none = BTreeMap::new();
+        let c = context(&none);
+        let id = json!({ "Fn::Select": [1, { "Fn::Split": ["/", { "Ref": "Repo" }] }] });
+        assert_eq!(
+            c.expr(
+                &json!({ "Fn::Sub": ["arn:${AWS::Partition}:x:connection/${Id}", { "Id": id }] })
+            ),
+            json!({ "fn::join": ["", [
+                "arn:${partition}:x:connection/",
+                { "fn::select": [1, { "fn::split": ["/", "${Repo.name}"] }] },
+            ]] })
         );
     }
 
