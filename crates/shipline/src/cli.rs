@@ -24,6 +24,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The usage `shipline cost` assumes; each default is what a small team's pipeline does.
+#[derive(Debug, Clone, Args)]
+pub struct UsageArgs {
+    /// Pipeline executions a month.
+    #[arg(long, default_value_t = 100.0, value_name = "N")]
+    pub runs_per_month: f64,
+    /// Minutes one image build takes.
+    #[arg(long, default_value_t = 5.0, value_name = "M")]
+    pub build_minutes: f64,
+    /// Size of one image, GB.
+    #[arg(long, default_value_t = 0.5, value_name = "G")]
+    pub image_gb: f64,
+    /// Size of one execution's source artifact, GB.
+    #[arg(long, default_value_t = 0.05, value_name = "G")]
+    pub artifact_gb: f64,
+    /// Minutes the basic scan gate waits for the scan result.
+    #[arg(long, default_value_t = 2.0, value_name = "M")]
+    pub scan_wait_minutes: f64,
+    /// Build log written per build minute, MB.
+    #[arg(long, default_value_t = 1.0, value_name = "MB")]
+    pub log_mb_per_build_minute: f64,
+}
+
 /// Where `plan` and `deploy` get the template and where a large one goes.
 #[derive(Debug, Clone, Args)]
 pub struct TemplateArgs {
@@ -72,6 +95,15 @@ pub enum Command {
         /// (`Pulumi.yaml`) and the program (`Main.yaml`) into this directory. `-` is stdout.
         #[arg(long, short, value_name = "PATH")]
         out: Option<PathBuf>,
+    },
+    /// Estimate what the pipeline costs a month, line by line (us-east-1 list prices; no AWS
+    /// access).
+    Cost {
+        #[command(flatten)]
+        usage: UsageArgs,
+        /// The estimate as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Preview what `deploy` would change (a change set, deleted afterwards).
     Plan {
@@ -126,7 +158,7 @@ impl Command {
     /// The AWS flags of a command that talks to AWS (`None` for `synth`).
     pub fn aws(&self) -> Option<&AwsArgs> {
         match self {
-            Command::Synth { .. } => None,
+            Command::Synth { .. } | Command::Cost { .. } => None,
             Command::Plan { aws, .. }
             | Command::Deploy { aws, .. }
             | Command::Status { aws }

@@ -38,7 +38,8 @@ fn main() -> ExitCode {
             | Command::Destroy { yes: true, .. }
             | Command::Rollback { yes: true, .. }
     );
-    let json = cli.command.aws().is_some_and(|aws| aws.json);
+    let json = cli.command.aws().is_some_and(|aws| aws.json)
+        || matches!(cli.command, Command::Cost { json: true, .. });
     let printer = Printer::new(json, cli.quiet, assume_yes);
     let result = commands::load_config(cli.config.as_deref())
         .map_err(|err| Failure::Config(Box::new(err)))
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
                     format,
                     ref out,
                 } => commands::synth::run(&config, target, format, out.as_deref()),
+                Command::Cost { ref usage, .. } => commands::cost::run(&config, usage),
                 command => run_on_aws(command, &config, &printer),
             }
         });
@@ -112,7 +114,7 @@ async fn dispatch(
     printer: &Printer,
 ) -> Result<Output, Failure> {
     match command {
-        Command::Synth { .. } => unreachable!("synth runs without AWS"),
+        Command::Synth { .. } | Command::Cost { .. } => unreachable!("runs without AWS"),
         Command::Plan { template, .. } => {
             commands::plan::run(config, &template, aws, printer).await
         }

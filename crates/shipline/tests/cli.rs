@@ -356,3 +356,35 @@ fn the_pulumi_program_is_the_same_whatever_the_environment() {
         "{project}"
     );
 }
+
+#[test]
+fn cost_is_an_itemized_estimate_with_assumptions_and_json() {
+    let run = Run::new("cost").with_config("[source]\nrepository = \"acme/orders\"\n");
+    let out = run.run(&[
+        "cost",
+        "--runs-per-month",
+        "300",
+        "--build-minutes",
+        "10",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let estimate: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let build = estimate["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["item"] == "CodeBuild general1.small")
+        .unwrap();
+    // 300 runs × 10 minutes, 100 free, $0.005 a minute.
+    assert_eq!(build["quantity"], 3000.0);
+    assert_eq!(build["monthly_usd"], 14.5);
+    assert_eq!(estimate["dominant"], "CodeBuild general1.small");
+    assert_eq!(estimate["usage"]["runs_per_month"], 300.0);
+    let text = run.run(&["cost"]);
+    assert!(stdout(&text).contains("<- largest") && stdout(&text).contains("total"));
+    assert!(stderr(&text).contains("read 2026-11"));
+    let bad = run.run(&["cost", "--image-gb=-1"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--image-gb"));
+}

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+pub mod cost;
 #[cfg(feature = "aws")]
 pub mod deploy;
 #[cfg(feature = "aws")]
