@@ -68,7 +68,7 @@ pub async fn prepare(
     };
     if body.len() > TEMPLATE_URL_LIMIT {
         return Err(Failure::BadInput(format!(
-            "the template is {} bytes as compact JSON; CloudFormation reads at most {TEMPLATE_URL_LIMIT} bytes even from S3 (nothing was sent to AWS)",
+            "the template is {} bytes as it would be sent; CloudFormation reads at most {TEMPLATE_URL_LIMIT} bytes even from S3 (nothing was sent to AWS)",
             body.len()
         )));
     }
