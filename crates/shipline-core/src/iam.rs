@@ -3,7 +3,9 @@
 //! actions that use needs on exactly the ARNs it touches. No role's policy is written by hand.
 //!
 //! A statement on `"*"` can only be made through [`Statement::on_any_resource`], which takes the
-//! AWS limitation that forces the wildcard as an argument: the reason lives next to the grant.
+//! AWS limitation that forces the wildcard as an argument: the reason lives next to the grant,
+//! and the role records it in its `Metadata.shipline.wildcards` for reviewers of the template
+//! (and `shipline docs`).
 
 use serde_json::{Map, Value, json};
 
@@ -19,6 +21,9 @@ pub struct Statement {
     /// A parliament finding this statement is known to raise, with the reason it is accepted
     /// (recorded in the role's `Metadata.parliament.ignore`).
     pub accepted_finding: Option<AcceptedFinding>,
+    /// Why the resource is `"*"`: the AWS limitation passed to [`Statement::on_any_resource`]
+    /// (recorded in the role's `Metadata.shipline.wildcards`).
+    pub wildcard_reason: Option<&'static str>,
 }
 
 /// A policy-linter finding accepted for one statement, and why.
@@ -41,6 +46,7 @@ impl Statement {
             actions: actions.to_vec(),
             resources,
             accepted_finding: None,
+            wildcard_reason: None,
         }
     }
 
@@ -61,7 +67,10 @@ impl Statement {
             !aws_limitation.is_empty(),
             "a wildcard resource needs its reason"
         );
-        Statement::allow(sid, actions, vec![json!("*")])
+        Statement {
+            wildcard_reason: Some(aws_limitation),
+            ..Statement::allow(sid, actions, vec![json!("*")])
+        }
     }
 
     fn to_value(&self) -> Value {
@@ -143,6 +152,8 @@ impl Role {
     /// The `AWS::IAM::Role` resource: trust policy plus one inline policy holding every grant.
     /// The role is unnamed (CloudFormation generates a unique name), so the stack deploys with
     /// `CAPABILITY_IAM` and the same app can be deployed to several regions of one account.
+    /// Every `"*"` statement's reason goes to `Metadata.shipline.wildcards[].{sid, actions,
+    /// reason}`, in statement order.
     pub fn into_resource(self) -> Resource {
         assert!(
             !self.statements.is_empty(),
@@ -159,6 +170,19 @@ impl Role {
                     accepted.reason,
                 );
             }
+        }
+        let wildcards: Vec<Value> = self
+            .statements
+            .iter()
+            .filter_map(|s| {
+                s.wildcard_reason
+                    .map(|reason| json!({ "sid": s.sid, "actions": s.actions, "reason": reason }))
+            })
+            .collect();
+        if !wildcards.is_empty() {
+            resource
+                .metadata
+                .insert("shipline".into(), json!({ "wildcards": wildcards }));
         }
         resource
             .prop("Description", json!(self.description))
@@ -250,12 +274,23 @@ mod tests {
             Statement::on_any_resource("Login", &["ecr:GetAuthorizationToken"], "no resource type");
         assert_eq!(statement.resources, [json!("*")]);
         assert_eq!(statement.accepted_finding, None);
+        assert_eq!(statement.wildcard_reason, Some("no resource type"));
         let mut role = role();
+        role.add(read_bucket());
         role.add(statement);
         let resource = role.into_resource();
         assert_eq!(
-            resource.properties["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"],
+            resource.properties["Policies"][0]["PolicyDocument"]["Statement"][1]["Resource"],
             json!(["*"])
+        );
+        // The reason is kept in the template, for reviewers and `shipline docs`.
+        assert_eq!(
+            resource.metadata["shipline"],
+            json!({ "wildcards": [{
+                "sid": "Login",
+                "actions": ["ecr:GetAuthorizationToken"],
+                "reason": "no resource type",
+            }]})
         );
     }
 
@@ -299,6 +334,7 @@ mod tests {
         // Unnamed, so CloudFormation generates a unique name per stack.
         assert!(!resource.properties.contains_key("RoleName"));
         assert!(!resource.metadata.contains_key("parliament"));
+        assert!(!resource.metadata.contains_key("shipline"));
     }
 
     #[test]

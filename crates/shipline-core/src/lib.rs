@@ -20,12 +20,15 @@
 //! - [`regions`]: which regions offer each resource type (data from cfn-lint), region codes.
 //! - [`preflight`]: what `plan`/`deploy` check before any request (placeholder, region).
 //! - [`pulumi`]: the finished template as a Pulumi YAML program (the second engine).
+//! - [`docs`]: the finished template (and its config) described as Markdown: flowchart,
+//!   resources, IAM matrix with the reason for every wildcard, manual steps.
 //! - [`cost`]: the monthly estimate, from a dated price table and usage assumptions.
 //!
 //! This crate has no AWS SDK and no async runtime: synthesis never touches the network.
 
 pub mod config;
 pub mod cost;
+pub mod docs;
 pub mod iam;
 pub mod pipeline;
 pub mod preflight;

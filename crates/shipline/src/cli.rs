@@ -58,6 +58,13 @@ pub struct TemplateArgs {
     /// `shipline-staging-<account>-<region>`, created on first need.
     #[arg(long, value_name = "BUCKET")]
     pub staging_bucket: Option<String>,
+    /// Also check the template against these AWS CloudFormation Guard rules (a file, or a
+    /// directory of .guard files) before any request; repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Skip the policy rules (`shipline validate`) that otherwise run before any request.
+    #[arg(long)]
+    pub no_validate: bool,
 }
 
 /// The flags of every command that talks to AWS (not offered on `synth`, which does not).
@@ -104,6 +111,29 @@ pub enum Command {
         /// The estimate as JSON on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Check the template against policy rules: the built-in pack and your own AWS
+    /// CloudFormation Guard rules (no AWS access). Exit 1 on findings, 2 on a broken rule file
+    /// or template.
+    Validate {
+        /// Check this template file (JSON or YAML) instead of the synthesized one.
+        #[arg(long, value_name = "PATH")]
+        template: Option<PathBuf>,
+        /// Also evaluate these Guard rules: a rule file, or a directory searched for .guard and
+        /// .ruleset files; repeatable.
+        #[arg(long, value_name = "PATH")]
+        rules: Vec<PathBuf>,
+        /// Report format on stdout.
+        #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
+        format: ReportFormatArg,
+    },
+    /// Describe the pipeline as Markdown: a Mermaid flowchart, the trigger, stages, scan
+    /// policy, resources, IAM matrix and the steps left to do by hand (no AWS access).
+    Docs {
+        /// Write `PIPELINE.md` into this directory (created if missing) instead of stdout.
+        /// `-` is stdout.
+        #[arg(long, short, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Preview what `deploy` would change (a change set, deleted afterwards).
     Plan {
@@ -158,7 +188,10 @@ impl Command {
     /// The AWS flags of a command that talks to AWS (`None` for `synth`).
     pub fn aws(&self) -> Option<&AwsArgs> {
         match self {
-            Command::Synth { .. } | Command::Cost { .. } => None,
+            Command::Synth { .. }
+            | Command::Cost { .. }
+            | Command::Validate { .. }
+            | Command::Docs { .. } => None,
             Command::Plan { aws, .. }
             | Command::Deploy { aws, .. }
             | Command::Status { aws }
@@ -172,6 +205,15 @@ impl Command {
 pub enum TargetArg {
     Cloudformation,
     Pulumi,
+}
+
+/// How `validate` reports findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    Text,
+    Json,
+    /// SARIF 2.1.0 (code-scanning tools).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -20,6 +20,8 @@ mod printer;
 mod retained;
 #[cfg(feature = "aws")]
 mod staging;
+#[cfg(feature = "validate")]
+mod validate;
 
 use std::process::ExitCode;
 
@@ -57,6 +59,13 @@ fn main() -> ExitCode {
                     ref out,
                 } => commands::synth::run(&config, target, format, out.as_deref()),
                 Command::Cost { ref usage, .. } => commands::cost::run(&config, usage),
+                Command::Docs { ref out } => commands::docs::run(&config, out.as_deref()),
+                #[cfg(feature = "validate")]
+                Command::Validate {
+                    ref template,
+                    ref rules,
+                    format,
+                } => commands::validate::run(&config, template.as_deref(), rules, format, &printer),
                 command => run_on_aws(command, &config, &printer),
             }
         });
@@ -114,7 +123,12 @@ async fn dispatch(
     printer: &Printer,
 ) -> Result<Output, Failure> {
     match command {
-        Command::Synth { .. } | Command::Cost { .. } => unreachable!("runs without AWS"),
+        Command::Synth { .. }
+        | Command::Cost { .. }
+        | Command::Validate { .. }
+        | Command::Docs { .. } => {
+            unreachable!("runs without AWS")
+        }
         Command::Plan { template, .. } => {
             commands::plan::run(config, &template, aws, printer).await
         }

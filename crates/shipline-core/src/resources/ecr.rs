@@ -353,13 +353,14 @@ mod tests {
                     &["ecr:DescribeImageScanFindings"],
                     vec![arn()],
                 ),
-                Statement::allow(
+                Statement::on_any_resource(
                     "ReadEnhancedScanFindings",
                     &["inspector2:ListFindings"],
-                    vec![json!("*")],
+                    "inspector2:ListFindings supports no resource-level permissions: the Service Authorization Reference lists no resource type for it (its findings are filtered by request parameters, not by ARN)",
                 ),
             ]
         );
+        assert_eq!(role.statements[1].resources, [json!("*")]);
     }
 
     #[test]

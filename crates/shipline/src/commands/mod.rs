@@ -9,6 +9,7 @@ pub mod cost;
 pub mod deploy;
 #[cfg(feature = "aws")]
 pub mod destroy;
+pub mod docs;
 #[cfg(feature = "aws")]
 pub mod plan;
 #[cfg(feature = "aws")]
@@ -18,6 +19,8 @@ pub mod status;
 pub mod synth;
 #[cfg(feature = "aws")]
 pub mod template;
+#[cfg(feature = "validate")]
+pub mod validate;
 
 use std::path::{Path, PathBuf};
 

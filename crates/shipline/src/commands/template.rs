@@ -1,7 +1,8 @@
 //! The template `plan` and `deploy` send: synthesized (sent as compact JSON), or read from
 //! `--template` (JSON as compact JSON, YAML as written); checked before any request (size,
-//! the placeholder repository, the region's resource types); inline up to CloudFormation's
-//! 51,200 bytes, else staged in S3 (see [`crate::staging`]).
+//! the policy rules unless `--no-validate`, the placeholder repository, the region's resource
+//! types); inline up to CloudFormation's 51,200 bytes, else staged in S3 (see
+//! [`crate::staging`]).
 
 use shipline_core::{Config, synthesize};
 
@@ -71,6 +72,20 @@ pub async fn prepare(
             "the template is {} bytes as it would be sent; CloudFormation reads at most {TEMPLATE_URL_LIMIT} bytes even from S3 (nothing was sent to AWS)",
             body.len()
         )));
+    }
+    // The policy rules (`shipline validate`): built-in pack and --rules.
+    if options.no_validate {
+        printer.note("note: --no-validate: the policy rules were not run");
+    } else {
+        let tags = config.effective_tags();
+        let (tag_keys, source) = match &options.file {
+            None => (
+                tags.keys().map(String::as_str).collect(),
+                "the synthesized template".to_owned(),
+            ),
+            Some(path) => (Vec::new(), path.display().to_string()),
+        };
+        super::validate::precheck(&body, &tag_keys, &options.rules, &source)?;
     }
     let Some(region) = &aws.region else {
         return Err(Failure::BadInput(
