@@ -1,51 +1,12 @@
 //! The real `shipline` binary: output, exit codes and config errors as a user sees them.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
-
-/// Runs the binary in a fresh temporary directory (so no stray shipline.toml is picked up),
-/// optionally with a `shipline.toml` holding `config`.
-struct Run {
-    dir: PathBuf,
-}
-
-impl Run {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("shipline-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Run { dir }
-    }
-
-    fn with_config(self, text: &str) -> Self {
-        std::fs::write(self.dir.join("shipline.toml"), text).unwrap();
-        self
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_shipline"))
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
+use support::{Run, stderr, stdout};
 
 #[test]
 fn synth_without_config_prints_the_default_pipeline_as_json() {
@@ -212,26 +173,6 @@ fn synth_prints_only_the_template_and_writes_it_with_out() {
     }
 }
 
-/// Runs `args` with no AWS endpoint or credentials to reach: a refusal must come before any
-/// request (exit 2 and "nothing was sent"), not from a failed call (exit 1).
-fn offline(run: &Run, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shipline"))
-        .args(args)
-        .current_dir(&run.dir)
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", run.dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            run.dir.join("no-aws-credentials"),
-        )
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn deploying_the_embedded_placeholder_is_refused_before_any_aws_call() {
     let run = Run::new("placeholder");
@@ -239,7 +180,7 @@ fn deploying_the_embedded_placeholder_is_refused_before_any_aws_call() {
         &["deploy", "--yes", "--region", "us-east-1"][..],
         &["plan", "--region", "us-east-1"][..],
     ] {
-        let out = offline(&run, args);
+        let out = run.offline(args);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -249,13 +190,13 @@ fn deploying_the_embedded_placeholder_is_refused_before_any_aws_call() {
         assert!(err.contains("nothing was sent to AWS"), "{err}");
     }
     // synth keeps working on it.
-    assert_eq!(offline(&run, &["synth"]).status.code(), Some(0));
+    assert_eq!(run.offline(&["synth"]).status.code(), Some(0));
 }
 
 #[test]
 fn a_region_lacking_a_needed_resource_type_is_refused_naming_the_config_that_avoids_it() {
     let run = Run::new("region").with_config("[source]\nrepository = \"acme/orders\"\n");
-    let out = offline(&run, &["deploy", "--yes", "--region", "il-central-1"]);
+    let out = run.offline(&["deploy", "--yes", "--region", "il-central-1"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -266,10 +207,10 @@ fn a_region_lacking_a_needed_resource_type_is_refused_naming_the_config_that_avo
     assert!(err.contains("trigger = \"connection\""), "{err}");
     // A region the table has no data for is a warning, not a refusal (the request then fails
     // here only because there is no AWS to reach: exit 1).
-    let out = offline(&run, &["plan", "--region", "xx-nowhere-1"]);
+    let out = run.offline(&["plan", "--region", "xx-nowhere-1"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("warning: unknown region `xx-nowhere-1`"));
-    let out = offline(&run, &["plan"]);
+    let out = run.offline(&["plan"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("no AWS region"), "{}", stderr(&out));
 }
@@ -286,7 +227,7 @@ fn rollback_of_an_unknown_stage_names_the_stages() {
 #[test]
 fn json_errors_are_objects_with_the_exit_code_config_errors_with_their_location() {
     let run = Run::new("json-errors").with_config("[logs]\nretention_days = 8\n");
-    let out = offline(&run, &["plan", "--json"]);
+    let out = run.offline(&["plan", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let error: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(error["error"]["exit_code"], 2);
@@ -294,7 +235,7 @@ fn json_errors_are_objects_with_the_exit_code_config_errors_with_their_location(
     assert_eq!(error["error"]["line"], 2);
     assert_eq!(error["error"]["key"], "logs.retention_days");
     let run = Run::new("json-placeholder");
-    let out = offline(&run, &["deploy", "--json", "--region", "us-east-1"]);
+    let out = run.offline(&["deploy", "--json", "--region", "us-east-1"]);
     assert_eq!(out.status.code(), Some(2));
     let error: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(
@@ -314,17 +255,14 @@ fn a_yaml_template_with_short_form_tags_is_sent_as_written_after_a_note() {
     )
     .unwrap();
     // --no-validate: the bare topic would fail the built-in rules (encryption, tags).
-    let out = offline(
-        &run,
-        &[
-            "plan",
-            "--template",
-            "t.yaml",
-            "--region",
-            "us-east-1",
-            "--no-validate",
-        ],
-    );
+    let out = run.offline(&[
+        "plan",
+        "--template",
+        "t.yaml",
+        "--region",
+        "us-east-1",
+        "--no-validate",
+    ]);
     let err = stderr(&out);
     // Read and accepted: it fails only on reaching AWS (exit 1), not as bad input (exit 2).
     assert_eq!(out.status.code(), Some(1), "{err}");

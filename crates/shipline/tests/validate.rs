@@ -2,77 +2,12 @@
 //! the three report formats, the user's own Guard rules, broken rule files, and a deploy
 //! stopped by a finding before any AWS request.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-/// The binary in a fresh temporary directory (no stray shipline.toml).
-struct Run {
-    dir: PathBuf,
-}
-
-impl Run {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("shipline-validate-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Run { dir }
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_shipline"))
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .unwrap()
-    }
-
-    /// As `run`, with no way to reach AWS (as in tests/cli.rs): no region, no credentials,
-    /// the endpoint a closed port. Anything that got as far as AWS fails with "could not
-    /// reach AWS".
-    fn offline(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_shipline"))
-            .args(args)
-            .current_dir(&self.dir)
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_CONFIG_FILE", self.dir.join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.dir.join("no-aws-credentials"),
-            )
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env("AWS_SECRET_ACCESS_KEY", "not-a-secret")
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
+use support::{Run, stderr, stdout};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src/validate/fixtures")
