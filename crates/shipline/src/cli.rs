@@ -103,6 +103,12 @@ pub enum Command {
         #[arg(long, short, value_name = "PATH")]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `shipline completions bash >
+    /// ~/.local/share/bash-completion/completions/shipline`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
     /// Estimate what the pipeline costs a month, line by line (us-east-1 list prices; no AWS
     /// access).
     Cost {
@@ -145,7 +151,7 @@ pub enum Command {
     /// Create or update the pipeline stack, streaming its events.
     Deploy {
         /// Do not ask for confirmation (also allows replacing data-holding resources).
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         template: TemplateArgs,
@@ -164,7 +170,7 @@ pub enum Command {
         #[arg(long)]
         stage: String,
         /// Do not ask for confirmation.
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         #[command(flatten)]
         aws: AwsArgs,
@@ -173,7 +179,7 @@ pub enum Command {
     /// unless --delete-data is given.
     Destroy {
         /// Do not ask for confirmation.
-        #[arg(long)]
+        #[arg(long, short)]
         yes: bool,
         /// Also delete the ECR repository (every image) and the artifact bucket (every object
         /// version), after the stack. Asks you to type the stack name unless --yes.
@@ -191,7 +197,8 @@ impl Command {
             Command::Synth { .. }
             | Command::Cost { .. }
             | Command::Validate { .. }
-            | Command::Docs { .. } => None,
+            | Command::Docs { .. }
+            | Command::Completions { .. } => None,
             Command::Plan { aws, .. }
             | Command::Deploy { aws, .. }
             | Command::Status { aws }

@@ -43,6 +43,12 @@ fn main() -> ExitCode {
     let json = cli.command.aws().is_some_and(|aws| aws.json)
         || matches!(cli.command, Command::Cost { json: true, .. });
     let printer = Printer::new(json, cli.quiet, assume_yes);
+    // Completions need no config (a broken shipline.toml must not stop them).
+    if let Command::Completions { shell } = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "shipline", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let result = commands::load_config(cli.config.as_deref())
         .map_err(|err| Failure::Config(Box::new(err)))
         .and_then(|(config, source)| {
@@ -126,7 +132,8 @@ async fn dispatch(
         Command::Synth { .. }
         | Command::Cost { .. }
         | Command::Validate { .. }
-        | Command::Docs { .. } => {
+        | Command::Docs { .. }
+        | Command::Completions { .. } => {
             unreachable!("runs without AWS")
         }
         Command::Plan { template, .. } => {

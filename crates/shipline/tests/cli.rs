@@ -334,3 +334,33 @@ fn cost_is_an_itemized_estimate_with_assumptions_and_json() {
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("--image-gb"));
 }
+
+#[test]
+fn completions_are_printed_for_each_shell_even_with_a_broken_config() {
+    let run = Run::new("completions").with_config("[app\n");
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = run.run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains("shipline"), "{shell}");
+        assert!(
+            script.contains("deploy") && script.contains("staging-bucket"),
+            "{shell}"
+        );
+    }
+    assert_eq!(run.run(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn y_answers_yes_like_the_long_flag() {
+    // Offline, -y gets past argument parsing to the placeholder refusal (exit 2 with that
+    // message), as --yes does; an unknown short flag would be a usage error naming it.
+    let run = Run::new("short-yes");
+    let out = run.offline(&["deploy", "-y", "--region", "us-east-1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("placeholder repository"),
+        "{}",
+        stderr(&out)
+    );
+}
