@@ -80,7 +80,6 @@ impl Stack {
 
 /// Every reference in `template` to a resource, pseudo parameter or mapping it does not define.
 fn dangling_references(template: &Template) -> Vec<String> {
-    let value = template.to_value();
     let defined: BTreeSet<&str> = template.resources.keys().map(String::as_str).collect();
     let mut problems = Vec::new();
     let mut check = |kind: &str, target: &str, known: bool| {
@@ -88,7 +87,18 @@ fn dangling_references(template: &Template) -> Vec<String> {
             problems.push(format!("{kind} {target}"));
         }
     };
-    let mut pending = vec![&value["Resources"], &value["Outputs"]];
+    // The model's own values, walked in place (no serialization of the whole template).
+    for resource in template.resources.values() {
+        for target in &resource.depends_on {
+            check("DependsOn", target, defined.contains(target.as_str()));
+        }
+    }
+    let mut pending: Vec<&Value> = template
+        .resources
+        .values()
+        .flat_map(|r| r.properties.values())
+        .chain(template.outputs.values().map(|o| &o.value))
+        .collect();
     while let Some(node) = pending.pop() {
         match node {
             Value::Array(items) => pending.extend(items),
@@ -124,11 +134,6 @@ fn dangling_references(template: &Template) -> Vec<String> {
                             let name = parts[0].as_str().unwrap_or_default();
                             check("Fn::FindInMap", name, template.mappings.contains_key(name));
                             pending.extend(parts.iter().skip(1));
-                        }
-                        ("DependsOn", Value::Array(targets)) => {
-                            for target in targets.iter().filter_map(Value::as_str) {
-                                check("DependsOn", target, defined.contains(target));
-                            }
                         }
                         _ => pending.push(inner),
                     }

@@ -4,7 +4,7 @@
 use shipline_core::Config;
 
 use super::template;
-use super::{Aws, Failure, Output, next_steps};
+use super::{Aws, Failure, Output, next_steps, output_lines};
 use crate::cli::TemplateArgs;
 use crate::cloudformation::ops;
 use crate::printer::Printer;
@@ -21,12 +21,7 @@ pub async fn run(
         "NO_CHANGES" => format!("stack {}: no changes", applied.stack),
         status => format!("stack {}: {status}", applied.stack),
     }];
-    lines.extend(
-        applied
-            .outputs
-            .iter()
-            .map(|(key, value)| format!("  {key:<24} {value}")),
-    );
+    lines.extend(output_lines(&applied.outputs));
     let mut output = Output::new(&applied, lines);
     if applied.status != "NO_CHANGES" {
         let steps = next_steps(config, aws.region.as_deref().unwrap_or("<region>"));

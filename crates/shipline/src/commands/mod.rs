@@ -161,6 +161,15 @@ pub fn next_steps(config: &Config, region: &str) -> String {
     steps
 }
 
+/// Stack outputs as aligned `name value` lines.
+#[cfg(feature = "aws")]
+fn output_lines(outputs: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    outputs
+        .iter()
+        .map(|(key, value)| format!("  {key:<24} {value}"))
+        .collect()
+}
+
 /// The names of the promotion stages, in order.
 #[cfg(feature = "aws")]
 fn stage_names(config: &Config) -> Vec<String> {

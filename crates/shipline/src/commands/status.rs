@@ -6,7 +6,7 @@ use serde_json::json;
 use shipline_core::Config;
 use shipline_core::pipeline::Names;
 
-use super::{Aws, Failure, Output, stage_names};
+use super::{Aws, Failure, Output, output_lines, stage_names};
 use crate::cloudformation::ops;
 use crate::delivery::{Delivery, PipelineStatus};
 
@@ -28,12 +28,7 @@ pub async fn run(config: &Config, aws: &Aws) -> Result<Output, Failure> {
     lines.push("recent events (oldest first):".into());
     lines.extend(stack.recent_events.iter().map(|line| format!("  {line}")));
     lines.push("outputs:".into());
-    lines.extend(
-        stack
-            .outputs
-            .iter()
-            .map(|(key, value)| format!("  {key:<24} {value}")),
-    );
+    lines.extend(output_lines(&stack.outputs));
     lines.extend(pipeline_lines(&pipeline));
     Ok(Output {
         json,
