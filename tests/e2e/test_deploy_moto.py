@@ -106,6 +106,10 @@ def test_deploy_lifecycle(tmp_path, moto, env):
     created = shipline(tmp_path, env, "deploy", "--yes", "--template", str(v1))
     assert created.returncode == 0, created.stderr
     assert "stack orders-pipeline: CREATE_COMPLETE" in created.stdout
+    # Where it goes (moto's account), said before the change set is shown, also with --yes.
+    target = "deploying stack orders-pipeline to account 123456789012 in us-east-1"
+    assert target in created.stderr, created.stderr
+    assert created.stderr.index(target) < created.stderr.index("+ ImageRepository")
     assert "+ ImageRepository" in created.stderr and "+ ArtifactBucket" in created.stderr
     assert "register the webhook in GitHub" in created.stderr
     assert [r["repositoryName"] for r in aws(moto, "ecr").describe_repositories()["repositories"]] == ["orders"]
@@ -124,8 +128,13 @@ def test_deploy_lifecycle(tmp_path, moto, env):
     calls = requests_served(moto) - before
     assert again.returncode == 0, again.stderr
     assert "stack orders-pipeline: no changes" in again.stdout
-    # DescribeStacks, CreateChangeSet, DescribeChangeSet, DeleteChangeSet, DescribeStacks (outputs).
-    assert calls <= 5, f"a no-op deploy made {calls} API calls"
+    # GetCallerIdentity (the account line), DescribeStacks, CreateChangeSet, DescribeChangeSet,
+    # DeleteChangeSet, DescribeStacks (outputs).
+    assert calls <= 6, f"a no-op deploy made {calls} API calls"
+    unchanged = shipline(tmp_path, env, "plan", "--template", str(v1), "--detailed-exitcode")
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert unchanged.stdout == "stack orders-pipeline: no changes\n"
+    assert "planning stack orders-pipeline against account 123456789012 in us-east-1" in unchanged.stderr
 
     v2 = reduced_template(tmp_path, env, 14)
     plan = shipline(tmp_path, env, "plan", "--template", str(v2), "--json")
@@ -136,6 +145,17 @@ def test_deploy_lifecycle(tmp_path, moto, env):
         c for c in planned["changes"] if c["logical_id"] == "BuildLogGroup"
     ).items()
     assert retention_of(moto, "/aws/codebuild/orders-build") == 7, "plan must not change anything"
+    # The change list is plan's result: on stdout even with -q, one line per resource (moto
+    # returns no property Details, so the line is sign, logical id and type), and exit 2 with
+    # --detailed-exitcode.
+    listed = shipline(tmp_path, env, "plan", "--template", str(v2), "-q", "--detailed-exitcode")
+    assert listed.returncode == 2, listed.stderr
+    lines = listed.stdout.splitlines()
+    resources = [line for line in lines if line[:2] in ("+ ", "~ ", "- ")]
+    assert len(resources) == len(planned["changes"]), listed.stdout
+    assert any(line.split()[:3] == ["~", "BuildLogGroup", "AWS::Logs::LogGroup"] for line in resources), listed.stdout
+    assert lines[-1] == f"stack orders-pipeline: {len(resources)} change(s) planned (nothing was changed)"
+    assert "BuildLogGroup" not in listed.stderr
 
     updated = shipline(tmp_path, env, "deploy", "--yes", "--template", str(v2))
     assert updated.returncode == 0, updated.stderr
@@ -149,6 +169,7 @@ def test_deploy_lifecycle(tmp_path, moto, env):
     refused = shipline(tmp_path, env, "destroy")
     assert refused.returncode == 1
     assert "rerun with --yes" in refused.stderr
+    assert "deleting stack orders-pipeline from account 123456789012 in us-east-1" in refused.stderr
     assert shipline(tmp_path, env, "status").returncode == 0, "a refused destroy deletes nothing"
 
     bucket = next(b["Name"] for b in aws(moto, "s3").list_buckets()["Buckets"] if "artifactbucket" in b["Name"])
@@ -174,7 +195,8 @@ def test_aws_errors_are_one_clear_line(tmp_path, env):
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, result.stderr
-    assert "could not reach AWS" in lines[0] or "did not answer" in lines[0], lines[0]
+    assert lines[0].startswith("error: could not reach AWS at 127.0.0.1:"), lines[0]
+    assert "connection refused" in lines[0] and "{" not in lines[0], lines[0]
 
 
 def test_destroy_delete_data_removes_images_and_every_object_version(tmp_path, moto, env):

@@ -97,6 +97,8 @@ pub struct Usage {
     pub scan_wait_minutes: f64,
     /// Build log written per build minute, MB.
     pub log_mb_per_build_minute: f64,
+    /// Minutes one ECS deployment takes (stages with a `[stages.deploy.ecs]` target).
+    pub deploy_minutes: f64,
 }
 
 impl Default for Usage {
@@ -108,6 +110,7 @@ impl Default for Usage {
             artifact_gb: 0.05,
             scan_wait_minutes: 2.0,
             log_mb_per_build_minute: 1.0,
+            deploy_minutes: 10.0,
         }
     }
 }
@@ -189,12 +192,23 @@ fn pipeline_lines(config: &Config, usage: &Usage) -> Vec<Line> {
         // InspectorScan runs on CodePipeline-managed CodeBuild (billed there, below).
         ScanGate::Inspector => 0.0,
     };
-    let per_run = 1.0 + build + scan + stages;
+    let targets = config
+        .promotion_stages()
+        .iter()
+        .filter(|s| s.ecs.is_some())
+        .count() as f64;
+    let deploy = usage.deploy_minutes.ceil().max(1.0);
+    let per_run = 1.0 + build + scan + stages + targets * deploy;
+    let deploys = if targets > 0.0 {
+        format!(" + {targets} ECS deploys × {deploy}")
+    } else {
+        String::new()
+    };
     let mut lines = vec![line(
         PRICES.pipeline_action_minute,
         runs * per_run,
         format!(
-            "{runs} runs × (source 1 + build {build} + scan {scan} + {stages} promotions × 1) action-minutes; approvals are free"
+            "{runs} runs × (source 1 + build {build} + scan {scan} + {stages} promotions × 1{deploys}) action-minutes; approvals are free"
         ),
     )];
     let inspector_minutes = if config.scan.gate == ScanGate::Inspector {
@@ -209,12 +223,20 @@ fn pipeline_lines(config: &Config, usage: &Usage) -> Vec<Line> {
             "{runs} runs × ({build} build minutes + {inspector_minutes} InspectorScan minutes)"
         ),
     ));
-    // Gate: one invocation plus one per wait minute (continuations); one per promotion.
-    let invocations = runs * (scan + 1.0 + stages);
+    // Gate: one invocation plus one per wait minute (continuations); one per promotion; an
+    // ECS deploy: one plus about one a minute while it waits (CodePipeline's polling).
+    let invocations = runs * (scan + 1.0 + stages + targets * (1.0 + deploy));
     lines.push(line(
         PRICES.lambda_request,
         invocations,
-        format!("{runs} runs × (1 gate + {scan} continuations + {stages} promotions) invocations"),
+        format!(
+            "{runs} runs × (1 gate + {scan} continuations + {stages} promotions{}) invocations",
+            if targets > 0.0 {
+                format!(" + {targets} deploys × {}", 1.0 + deploy)
+            } else {
+                String::new()
+            }
+        ),
     ));
     lines.push(line(
         PRICES.lambda_arm_gb_second,
@@ -346,6 +368,21 @@ mod tests {
         assert_eq!(
             l.quantity, 1100.0,
             "4.2 build minutes bill as 5 action-minutes"
+        );
+    }
+
+    #[test]
+    fn ecs_deploys_bill_their_waiting_minutes() {
+        let toml = "[[stages]]\nname = \"prod\"\ndeploy.ecs = { cluster = \"c\", service = \"s\", container = \"web\" }\n";
+        let e = estimate(&config(toml), &Usage::default());
+        let l = find(&e, "CodePipeline V2 action time");
+        // source 1 + build 5 + scan 2 + 1 promotion + 1 deploy × 10, per run.
+        assert_eq!(l.quantity, 100.0 * 19.0);
+        assert!(l.basis.contains("1 ECS deploys × 10"), "{}", l.basis);
+        let plain = estimate(&config("[[stages]]\nname = \"prod\"\n"), &Usage::default());
+        assert_eq!(
+            find(&plain, "CodePipeline V2 action time").quantity,
+            100.0 * 9.0
         );
     }
 

@@ -14,8 +14,8 @@
 use serde_json::Value;
 
 use crate::config::{Config, ScanGate, Trigger};
-use crate::pipeline::{connection_name, ids};
-use crate::resources::connections::CONSOLE_URL;
+use crate::pipeline::{DEPLOY_ACTION, connection_name, ids};
+use crate::resources::connections;
 use crate::template::{Template, embedded_json};
 
 /// The file `shipline docs -o DIR` writes into `DIR`.
@@ -56,11 +56,37 @@ struct Model<'a> {
     template: Value,
 }
 
+/// The ECS service a promotion stage deploys to: its `Deploy` action's parameters (a
+/// `Fn::Sub` pattern whose JSON carries the names as written).
+fn stage_target(stage: &Value) -> Option<Target> {
+    let action = stage["Actions"]
+        .as_array()?
+        .iter()
+        .find(|a| a["Name"] == DEPLOY_ACTION)?;
+    let pattern = action["Configuration"]["UserParameters"]["Fn::Sub"].as_str()?;
+    let parameters: Value = serde_json::from_str(pattern).ok()?;
+    let text = |key: &str| parameters[key].as_str().map(str::to_owned);
+    Some(Target {
+        cluster: text("cluster")?,
+        service: text("service")?,
+        container: text("container")?,
+    })
+}
+
 /// One pipeline stage as the docs describe it.
 struct Step {
     name: String,
     kind: Kind,
     rolls_back: bool,
+    /// The ECS service the stage deploys its digest to, if it has a Deploy action.
+    target: Option<Target>,
+}
+
+/// A stage's deploy target, read from its Deploy action's parameters.
+struct Target {
+    cluster: String,
+    service: String,
+    container: String,
 }
 
 enum Kind {
@@ -100,7 +126,8 @@ impl Model<'_> {
         self.template["Resources"].as_object().into_iter().flatten()
     }
 
-    /// The pipeline's stages, classified by their (first) action.
+    /// The pipeline's stages, classified by their (first) action; a stage's ECS target from its
+    /// second.
     fn steps(&self) -> Vec<Step> {
         let stages = self.prop(ids::PIPELINE, "/Stages").as_array();
         stages
@@ -130,6 +157,7 @@ impl Model<'_> {
                     name: stage["Name"].as_str().unwrap_or("").to_owned(),
                     kind,
                     rolls_back: stage["OnFailure"]["Result"] == "ROLLBACK",
+                    target: stage_target(stage),
                 }
             })
             .collect()
@@ -257,6 +285,7 @@ fn flow(doc: &mut Doc, m: &Model, steps: &[Step]) {
     chart.edge("github", "-.->", &via, "source");
     pipeline_nodes(&mut chart, m, steps);
     image_nodes(&mut chart, m, steps);
+    target_nodes(&mut chart, steps);
     notification_nodes(&mut chart, m, steps);
     doc.heading(2, "Flow");
     doc.line("```mermaid");
@@ -389,8 +418,14 @@ fn pipeline_nodes(chart: &mut Chart, m: &Model, steps: &[Step]) {
         } else {
             ""
         };
+        let deploys = step
+            .target
+            .as_ref()
+            .map(|t| format!("deploy to ECS {}", t.service))
+            .unwrap_or_default();
         let mut label = vec![step.name.as_str()];
         label.extend(details.iter().map(String::as_str));
+        label.push(&deploys);
         label.push(rollback);
         let (open, close) = match step.kind {
             Kind::Scan => ("{", "}"),
@@ -430,6 +465,24 @@ fn image_nodes(chart: &mut Chart, m: &Model, steps: &[Step]) {
             let tag_id = format!("tag{i}");
             chart.node(&tag_id, "[/", &[&format!("{repository}:{tag}")], "/]");
             chart.edge(&step_id(step, i), "-->", "tag", &tag_id);
+        }
+    }
+    chart.end();
+}
+
+/// The ECS services the stages deploy to (existing services, not in the stack).
+fn target_nodes(chart: &mut Chart, steps: &[Step]) {
+    if steps.iter().all(|s| s.target.is_none()) {
+        return;
+    }
+    chart.subgraph("services", "ECS services (existing)", "TB");
+    for (i, step) in steps.iter().enumerate() {
+        if let Some(target) = &step.target {
+            let cluster = format!("cluster {}", target.cluster);
+            let container = format!("container {}", target.container);
+            let id = format!("ecs{i}");
+            chart.node(&id, "[", &[&target.service, &cluster, &container], "]");
+            chart.edge(&step_id(step, i), "-->", "deploy digest", &id);
         }
     }
     chart.end();
@@ -577,7 +630,15 @@ fn stages(doc: &mut Doc, m: &Model, steps: &[Step]) {
                 Kind::Promotion(tag) => format!("the delivery function moves the tag {} to the digest this execution built", code(tag)),
                 Kind::Other(provider) => format!("{provider} action"),
             };
+            let does = match &step.target {
+                Some(t) => format!(
+                    "{does}; then deploys that digest to the ECS service {} in cluster {} (container {}) with the service's own deployment strategy, and waits until ECS finishes; a deployment ECS fails or rolls back fails the stage",
+                    code(&t.service), code(&t.cluster), code(&t.container)
+                ),
+                None => does,
+            };
             let on_failure = match (&step.kind, step.rolls_back) {
+                (_, true) if step.target.is_some() => "rolls back: the tag returns to the image of the stage's last successful execution, which is deployed to the service again",
                 (_, true) => "rolls back to the image of the stage's last successful execution",
                 (Kind::Approval, false) => "rejection stops the execution (no rollback)",
                 _ => "the execution stops",
@@ -1018,9 +1079,10 @@ fn manual_steps(doc: &mut Doc, m: &Model) {
             })
             .collect();
         steps.push(format!(
-            "**Authorize the GitHub connection** {} (e.g. {}; `shipline deploy` prints the exact name). AWS creates it `PENDING`, and the Source stage fails until someone completes the GitHub handshake: open <{CONSOLE_URL}> in the stack's region, select the connection, choose **Update pending connection** and install the AWS Connector for GitHub app on {}.",
+            "**Authorize the GitHub connection** {} (e.g. {}; `shipline deploy` prints the exact name). AWS creates it `PENDING`, and the Source stage fails until someone completes the GitHub handshake: open `{}` (`<region>`: the stack's region), select the connection, choose **Update pending connection** and install the AWS Connector for GitHub app on {}.",
             code(&m.connection()),
             examples.join(", "),
+            connections::console_url("<region>"),
             code(&config.source.repository),
         ));
     } else {
@@ -1034,6 +1096,24 @@ fn manual_steps(doc: &mut Doc, m: &Model) {
         steps.push(format!(
             "**Register the GitHub webhook** at <https://github.com/{}/settings/hooks/new>:\n   - **Payload URL**: the stack output `WebhookUrl`\n   - **Content type**: `application/json`\n   - **Secret**: `aws secretsmanager get-secret-value --query SecretString --output text --secret-id <WebhookSecretArn output>`\n   - **Events**: *Just the push event*\n\n   GitHub then sends a `ping`; the receiver answers 200 (*Recent Deliveries* in GitHub).",
             config.source.repository
+        ));
+    }
+    let targets: Vec<String> = config
+        .promotion_stages()
+        .iter()
+        .filter_map(|s| s.ecs.as_ref())
+        .map(|t| {
+            format!(
+                "{} (cluster {})",
+                code(t.service_name()),
+                code(t.cluster_name())
+            )
+        })
+        .collect();
+    if !targets.is_empty() {
+        steps.push(format!(
+            "**Let the ECS services pull the image** — {}: each task definition's execution role needs `ecr:GetAuthorizationToken` (on `*`) and `ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer` on the repository (the AWS managed policy `AmazonECSTaskExecutionRolePolicy` has them). List the task and execution roles in `pass_roles`. Each stage's first deploy needs a successful earlier run of that stage for its automatic rollback to have an image to return to.",
+            targets.join(", ")
         ));
     }
     if !config.notifications.emails.is_empty() {

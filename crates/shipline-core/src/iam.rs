@@ -24,6 +24,8 @@ pub struct Statement {
     /// Why the resource is `"*"`: the AWS limitation passed to [`Statement::on_any_resource`]
     /// (recorded in the role's `Metadata.shipline.wildcards`).
     pub wildcard_reason: Option<&'static str>,
+    /// The statement's `Condition` block, if it has one.
+    pub condition: Option<Value>,
 }
 
 /// A policy-linter finding accepted for one statement, and why.
@@ -47,7 +49,14 @@ impl Statement {
             resources,
             accepted_finding: None,
             wildcard_reason: None,
+            condition: None,
         }
+    }
+
+    /// Narrows the statement to requests that meet `condition` (an IAM `Condition` block).
+    pub fn when(mut self, condition: Value) -> Self {
+        self.condition = Some(condition);
+        self
     }
 
     /// Records that parliament reports `issue` for this statement and why that is accepted.
@@ -74,12 +83,16 @@ impl Statement {
     }
 
     fn to_value(&self) -> Value {
-        json!({
+        let mut statement = json!({
             "Sid": self.sid,
             "Effect": "Allow",
             "Action": self.actions,
             "Resource": self.resources,
-        })
+        });
+        if let Some(condition) = &self.condition {
+            statement["Condition"] = condition.clone();
+        }
+        statement
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::config::PLACEHOLDER_REPOSITORY;
+use crate::config::{Config, PLACEHOLDER_REPOSITORY};
 use crate::regions::{self, RegionError};
 
 /// Why a template must not be deployed.
@@ -17,6 +17,13 @@ pub enum PreflightError {
     Placeholder,
     /// The region lacks a resource type the template uses (or shipline cannot tell).
     Region(RegionError),
+    /// A stage's ECS target is written as an ARN in another region than the stack's: the
+    /// delivery function deploys in its own region, where that service does not exist.
+    TargetElsewhere {
+        stage: String,
+        target_region: String,
+        region: String,
+    },
 }
 
 impl fmt::Display for PreflightError {
@@ -40,6 +47,14 @@ impl fmt::Display for PreflightError {
                 Ok(())
             }
             PreflightError::Region(err) => write!(f, "{err} (nothing was sent to AWS)"),
+            PreflightError::TargetElsewhere {
+                stage,
+                target_region,
+                region,
+            } => write!(
+                f,
+                "stage {stage:?} deploys to an ECS service in {target_region}, but the stack goes to {region}: a stage deploys only in the stack's region; deploy the stack to {target_region}, or point `[stages.deploy.ecs]` at a service in {region} (nothing was sent to AWS)"
+            ),
         }
     }
 }
@@ -57,6 +72,22 @@ fn avoided_by(resource_type: &str) -> Option<&'static str> {
         ),
         _ => None,
     }
+}
+
+/// Refuses a config whose ECS targets name (by ARN) another region than `region`.
+pub fn check_targets(config: &Config, region: &str) -> Result<(), PreflightError> {
+    for stage in config.promotion_stages() {
+        if let Some(target_region) = stage.ecs.as_ref().and_then(|t| t.arn_region())
+            && target_region != region
+        {
+            return Err(PreflightError::TargetElsewhere {
+                stage: stage.name.clone(),
+                target_region: target_region.to_owned(),
+                region: region.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `Ok` with warnings when `template` (a CloudFormation document) may be deployed to `region`;
@@ -121,6 +152,27 @@ mod tests {
     }
 
     const ORDERS: &str = "[source]\nrepository = \"acme/orders\"\n";
+
+    #[test]
+    fn an_ecs_target_in_another_region_is_refused() {
+        let config = |cluster: &str| {
+            Config::parse(
+                "t.toml",
+                &format!("{ORDERS}[[stages]]\nname = \"prod\"\ndeploy.ecs = {{ cluster = \"{cluster}\", service = \"web\", container = \"web\" }}\n"),
+            )
+            .unwrap()
+        };
+        let arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/main";
+        let err = check_targets(&config(arn), "us-east-1").unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "deploys to an ECS service in eu-west-1, but the stack goes to us-east-1"
+            ),
+            "{err}"
+        );
+        assert_eq!(check_targets(&config(arn), "eu-west-1"), Ok(()));
+        assert_eq!(check_targets(&config("main"), "us-east-1"), Ok(()));
+    }
 
     #[test]
     fn the_placeholder_pipeline_is_refused_and_a_real_one_passes() {

@@ -433,3 +433,100 @@ fn without_approvals_the_pipeline_role_is_not_a_publisher() {
             .all(|s| !s["Action"].to_string().contains("sns:Publish"))
     );
 }
+
+const ECS_STAGE: &str = r#"
+[[stages]]
+name = "staging"
+
+[[stages]]
+name = "production"
+
+[stages.deploy.ecs]
+cluster = "prod"
+service = "orders-web"
+container = "web"
+pass_roles = ["orders-task"]
+wait_minutes = 30
+"#;
+
+#[test]
+fn a_stage_with_an_ecs_target_deploys_the_promoted_digest_after_moving_its_tag() {
+    let t = synth_toml(&format!(
+        "[source]\nrepository = \"acme/orders\"\n{ECS_STAGE}"
+    ));
+    // Only the stage with a target deploys.
+    assert_eq!(stage(&t, "staging")["Actions"].as_array().unwrap().len(), 1);
+    let actions = stage(&t, "production")["Actions"].as_array().unwrap();
+    assert_eq!(actions[0]["Name"], "Promote");
+    assert_eq!(actions[0]["RunOrder"], 1);
+    let deploy = &actions[1];
+    assert_eq!(deploy["Name"], "Deploy");
+    assert_eq!(
+        deploy["RunOrder"], 2,
+        "the tag moves first, then the service"
+    );
+    assert_eq!(
+        deploy["Configuration"]["FunctionName"],
+        json!({ "Ref": "PromotionFunction" })
+    );
+    let pattern = deploy["Configuration"]["UserParameters"]["Fn::Sub"]
+        .as_str()
+        .expect("the parameters resolve the repository URI and role ARNs");
+    let parameters: Value = serde_json::from_str(pattern).unwrap();
+    assert_eq!(
+        parameters,
+        json!({
+            "action": "deploy-ecs",
+            "image": "${ImageRepository.RepositoryUri}",
+            "digest": "#{BuildVariables.IMAGE_DIGEST}",
+            "cluster": "prod",
+            "service": "orders-web",
+            "container": "web",
+            "pass_roles": ["arn:${AWS::Partition}:iam::${AWS::AccountId}:role/orders-task"],
+            "wait_seconds": 1800,
+        })
+    );
+    // A failed deployment fails the stage, whose rollback re-runs both actions.
+    assert_eq!(
+        stage(&t, "production")["OnFailure"],
+        json!({ "Result": "ROLLBACK" })
+    );
+}
+
+#[test]
+fn ecs_grants_name_the_target_services_and_roles_only() {
+    let t = synth_toml(&format!(
+        "[source]\nrepository = \"acme/orders\"\n{ECS_STAGE}"
+    ));
+    let grants = role_grants(&t, "PromotionRole");
+    let service = json!({ "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/prod/orders-web" });
+    let find = |sid: &str| {
+        role_statements(&t, "PromotionRole")
+            .into_iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid}: {grants:?}"))
+            .clone()
+    };
+    assert_eq!(find("DeployToEcsServices")["Resource"], json!([service]));
+    assert_eq!(
+        find("PassTaskRoles")["Condition"],
+        json!({ "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } })
+    );
+    assert_eq!(
+        find("PassTaskRoles")["Resource"],
+        json!([{ "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/orders-task" }])
+    );
+    // Without targets, the function has no ECS or PassRole access at all.
+    let plain = synth_toml("[source]\nrepository = \"acme/orders\"\n");
+    let actions: Vec<String> = role_statements(&plain, "PromotionRole")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap().clone())
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        actions
+            .iter()
+            .all(|a| !a.starts_with("ecs:") && a != "iam:PassRole"),
+        "{actions:?}"
+    );
+}

@@ -45,6 +45,9 @@ pub struct UsageArgs {
     /// Build log written per build minute, MB.
     #[arg(long, default_value_t = 1.0, value_name = "MB")]
     pub log_mb_per_build_minute: f64,
+    /// Minutes one ECS deployment takes (stages with an ECS target).
+    #[arg(long, default_value_t = 10.0, value_name = "M")]
+    pub deploy_minutes: f64,
 }
 
 /// Where `plan` and `deploy` get the template and where a large one goes.
@@ -109,6 +112,20 @@ pub enum Command {
         /// The shell to complete in.
         shell: clap_complete::Shell,
     },
+    /// Write a commented shipline.toml (every key, its default and what it does), with the
+    /// GitHub repository, branch and app name taken from the git checkout. Writes --config PATH
+    /// if given.
+    Init {
+        /// GitHub `owner/repo` (or its URL); default: from `git remote get-url origin`.
+        #[arg(long, value_name = "OWNER/REPO")]
+        repository: Option<String>,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema of shipline.toml (for editors: Taplo / Even Better TOML's
+    /// `#:schema` directive).
+    Schema,
     /// Estimate what the pipeline costs a month, line by line (us-east-1 list prices; no AWS
     /// access).
     Cost {
@@ -141,8 +158,13 @@ pub enum Command {
         #[arg(long, short, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Preview what `deploy` would change (a change set, deleted afterwards).
+    /// Preview what `deploy` would change (a change set, deleted afterwards): the change list
+    /// on stdout.
     Plan {
+        /// Exit 0 when nothing would change, 2 when something would, 1 on any error (bad input
+        /// and config errors too, which otherwise exit 2): Terraform's -detailed-exitcode.
+        #[arg(long)]
+        detailed_exitcode: bool,
         #[command(flatten)]
         template: TemplateArgs,
         #[command(flatten)]
@@ -158,9 +180,13 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
-    /// Show the stack's status, recent events and outputs, the pipeline's recent executions
-    /// and the image behind each stage tag.
+    /// Show the stack's status, recent events and outputs, the pipeline's recent executions,
+    /// the image behind each stage tag with its scan findings, and delivery metrics.
     Status {
+        /// The window of the delivery metrics: 30d, 12h, 2w, or an RFC 3339 date
+        /// (2026-01-31) or date-time (2026-01-31T08:00:00Z).
+        #[arg(long, default_value = "30d", value_name = "WHEN", value_parser = crate::metrics::Since::parse)]
+        since: crate::metrics::Since,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -198,10 +224,12 @@ impl Command {
             | Command::Cost { .. }
             | Command::Validate { .. }
             | Command::Docs { .. }
-            | Command::Completions { .. } => None,
+            | Command::Completions { .. }
+            | Command::Init { .. }
+            | Command::Schema => None,
             Command::Plan { aws, .. }
             | Command::Deploy { aws, .. }
-            | Command::Status { aws }
+            | Command::Status { aws, .. }
             | Command::Rollback { aws, .. }
             | Command::Destroy { aws, .. } => Some(aws),
         }

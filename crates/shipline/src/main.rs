@@ -1,7 +1,8 @@
 //! The `shipline` binary: parses arguments (`cli`), runs one command (`commands`: one module
 //! each, returning an output or a failure), prints through one `printer`, and exits with the
 //! failure's code (`commands::Failure::exit_code`): 0 success, 1 the operation failed, 2 bad
-//! input (config errors, usage), 130 interrupted.
+//! input (config errors, usage), 130 interrupted. `plan --detailed-exitcode` follows
+//! Terraform instead (`commands::ExitCodes::Detailed`): 0 no changes, 2 changes, 1 any error.
 //!
 //! `cloudformation`, `staging`, `retained` and `delivery` are the only modules that talk to
 //! AWS; `shipline synth` never does.
@@ -15,11 +16,16 @@ mod cloudformation;
 mod commands;
 #[cfg(feature = "aws")]
 mod delivery;
+mod metrics;
 mod printer;
 #[cfg(feature = "aws")]
 mod retained;
 #[cfg(feature = "aws")]
+mod setup_error;
+#[cfg(feature = "aws")]
 mod staging;
+#[cfg(feature = "aws")]
+mod targets;
 #[cfg(feature = "validate")]
 mod validate;
 
@@ -29,7 +35,7 @@ use clap::Parser;
 use shipline_core::Config;
 
 use cli::{Cli, Command};
-use commands::{ConfigSource, Failure, Output};
+use commands::{ConfigSource, ExitCodes, Failure, Output};
 use printer::Printer;
 
 fn main() -> ExitCode {
@@ -43,13 +49,35 @@ fn main() -> ExitCode {
     let json = cli.command.aws().is_some_and(|aws| aws.json)
         || matches!(cli.command, Command::Cost { json: true, .. });
     let printer = Printer::new(json, cli.quiet, assume_yes);
+    let codes = match cli.command {
+        Command::Plan {
+            detailed_exitcode: true,
+            ..
+        } => ExitCodes::Detailed,
+        _ => ExitCodes::Standard,
+    };
     // Completions need no config (a broken shipline.toml must not stop them).
     if let Command::Completions { shell } = cli.command {
         let mut command = <Cli as clap::CommandFactory>::command();
         clap_complete::generate(shell, &mut command, "shipline", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
-    let result = commands::load_config(cli.config.as_deref())
+    // Neither do init (it writes the config) and schema (it describes it).
+    let early = match &cli.command {
+        Command::Init { repository, force } => Some(commands::init::run(
+            cli.config
+                .as_deref()
+                .unwrap_or(std::path::Path::new("shipline.toml")),
+            repository.as_deref(),
+            *force,
+        )),
+        Command::Schema => Some(commands::schema::run()),
+        _ => None,
+    };
+    let result = if let Some(result) = early {
+        result
+    } else {
+        commands::load_config(cli.config.as_deref())
         .map_err(|err| Failure::Config(Box::new(err)))
         .and_then(|(config, source)| {
             if let ConfigSource::EmbeddedDefault = source {
@@ -74,15 +102,16 @@ fn main() -> ExitCode {
                 } => commands::validate::run(&config, template.as_deref(), rules, format, &printer),
                 command => run_on_aws(command, &config, &printer),
             }
-        });
+        })
+    };
     match result {
         Ok(output) => {
             printer.output(&output);
-            ExitCode::SUCCESS
+            ExitCode::from(output.exit_code(codes))
         }
         Err(failure) => {
-            printer.failure(&failure);
-            ExitCode::from(failure.exit_code())
+            printer.failure(&failure, codes);
+            ExitCode::from(failure.exit_code(codes))
         }
     }
 }
@@ -112,7 +141,7 @@ fn run_on_aws(command: Command, config: &Config, printer: &Printer) -> Result<Ou
         .cloned()
         .expect("every command but synth talks to AWS");
     runtime.block_on(async {
-        let aws = Aws::connect(&args, config).await;
+        let aws = Aws::connect(&args, config).await?;
         let stack = aws.session.stack.clone();
         tokio::select! {
             result = dispatch(command, config, &aws, printer) => result,
@@ -133,7 +162,9 @@ async fn dispatch(
         | Command::Cost { .. }
         | Command::Validate { .. }
         | Command::Docs { .. }
-        | Command::Completions { .. } => {
+        | Command::Completions { .. }
+        | Command::Init { .. }
+        | Command::Schema => {
             unreachable!("runs without AWS")
         }
         Command::Plan { template, .. } => {
@@ -142,7 +173,7 @@ async fn dispatch(
         Command::Deploy { template, .. } => {
             commands::deploy::run(config, &template, aws, printer).await
         }
-        Command::Status { .. } => commands::status::run(config, aws).await,
+        Command::Status { since, .. } => commands::status::run(config, &since, aws).await,
         Command::Rollback { stage, .. } => {
             commands::rollback::run(config, &stage, aws, printer).await
         }

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use crate::commands::{Failure, Output};
+use crate::commands::{ExitCodes, Failure, Output};
 
 pub struct Printer {
     pub json: bool,
@@ -61,9 +61,9 @@ impl Printer {
     }
 
     /// A command's failure: on stderr, and as `{"error": {...}}` on stdout with `--json`.
-    pub fn failure(&self, failure: &Failure) {
+    pub fn failure(&self, failure: &Failure, codes: ExitCodes) {
         if self.json {
-            self.data(&serde_json::to_string_pretty(&failure.json()).expect("JSON"));
+            self.data(&serde_json::to_string_pretty(&failure.json(codes)).expect("JSON"));
         }
         self.error(&failure.message());
     }

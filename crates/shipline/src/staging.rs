@@ -37,11 +37,12 @@ pub enum TemplateSource {
     Url(String),
 }
 
-/// The clients staging needs, and where.
+/// The client staging needs, where, and the account (the bucket's name and expected owner).
 pub struct Staging {
     pub s3: aws_sdk_s3::Client,
-    pub sts: aws_sdk_sts::Client,
     pub region: String,
+    /// From `Aws::account`, the run's one STS `GetCallerIdentity`.
+    pub account: String,
 }
 
 /// What was uploaded where (reported to the user).
@@ -54,11 +55,11 @@ pub struct Staged {
 }
 
 impl Staging {
-    pub fn new(config: &aws_config::SdkConfig, region: &str) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, region: &str, account: &str) -> Self {
         Staging {
             s3: crate::retained::s3_client(config),
-            sts: aws_sdk_sts::Client::new(config),
             region: region.to_owned(),
+            account: account.to_owned(),
         }
     }
 
@@ -70,20 +71,12 @@ impl Staging {
         stack: &str,
         body: &str,
     ) -> Result<Staged, DeployError> {
-        let account = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| DeployError::from_sdk("GetCallerIdentity", e))?
-            .account()
-            .unwrap_or_default()
-            .to_owned();
+        let account = &self.account;
         let (bucket, created_bucket) = match bucket {
             Some(bucket) => (bucket.to_owned(), false),
             None => {
-                let bucket = default_bucket(&account, &self.region);
-                let created = self.ensure_bucket(&bucket, &account).await?;
+                let bucket = default_bucket(account, &self.region);
+                let created = self.ensure_bucket(&bucket, account).await?;
                 (bucket, created)
             }
         };
@@ -95,7 +88,7 @@ impl Staging {
             .put_object()
             .bucket(&bucket)
             .key(&key)
-            .expected_bucket_owner(&account)
+            .expected_bucket_owner(account)
             .content_type("application/json")
             .server_side_encryption(ServerSideEncryption::Aes256)
             .body(body.as_bytes().to_vec().into())
@@ -349,7 +342,6 @@ fn staging_error(bucket: &str, cause: DeployError) -> DeployError {
 #[cfg(test)]
 mod tests {
     use aws_sdk_s3::Client as S3;
-    use aws_sdk_sts::Client as Sts;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
     use aws_smithy_runtime_api::http::StatusCode;
@@ -361,15 +353,10 @@ mod tests {
     const BUCKET: &str = "shipline-staging-123456789012-eu-west-1";
 
     fn staging(s3: &[&Rule]) -> Staging {
-        let identity = mock!(Sts::get_caller_identity).then_output(|| {
-            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
-                .account("123456789012")
-                .build()
-        });
         Staging {
             s3: mock_client!(aws_sdk_s3, RuleMode::Sequential, s3),
-            sts: mock_client!(aws_sdk_sts, RuleMode::Sequential, [&identity]),
             region: "eu-west-1".to_owned(),
+            account: "123456789012".to_owned(),
         }
     }
 

@@ -117,9 +117,10 @@ fn malformed_configs_give_one_clear_error_and_exit_2() {
     );
     for path in fixtures {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let out = Run::new(&name)
-            .with_config(&std::fs::read_to_string(&path).unwrap())
-            .run(&["synth"]);
+        // Copied as bytes: some fixtures are not UTF-8 on purpose.
+        let run = Run::new(&name);
+        std::fs::copy(&path, run.dir.join("shipline.toml")).unwrap();
+        let out = run.run(&["synth"]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
@@ -363,4 +364,40 @@ fn y_answers_yes_like_the_long_flag() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `plan --detailed-exitcode` (Terraform's convention): 2 means "changes present" only, so an
+/// error that is exit 2 without the flag (bad input, config error) is 1 with it, in the JSON
+/// error too.
+#[test]
+fn plan_detailed_exitcode_maps_every_error_to_1() {
+    let run = Run::new("detailed-exitcode");
+    let help = run.run(&["plan", "--help"]);
+    assert!(
+        stdout(&help).contains("--detailed-exitcode"),
+        "{}",
+        stdout(&help)
+    );
+    // The embedded placeholder is refused before any request: 2 without the flag, 1 with it.
+    let plain = run.offline(&["plan", "--region", "us-east-1"]);
+    assert_eq!(plain.status.code(), Some(2), "{}", stderr(&plain));
+    let detailed = run.offline(&[
+        "plan",
+        "--region",
+        "us-east-1",
+        "--detailed-exitcode",
+        "--json",
+    ]);
+    assert_eq!(detailed.status.code(), Some(1), "{}", stderr(&detailed));
+    let error: Value = serde_json::from_str(&stdout(&detailed)).unwrap();
+    assert_eq!(error["error"]["exit_code"], 1);
+    assert!(
+        stderr(&detailed).contains("placeholder repository"),
+        "{}",
+        stderr(&detailed)
+    );
+    let broken = Run::new("detailed-exitcode-config").with_config("[logs]\nretention_days = 8\n");
+    let out = broken.offline(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retention_days"), "{}", stderr(&out));
 }

@@ -59,6 +59,12 @@ impl From<&String> for KeyPath {
     }
 }
 
+impl From<String> for KeyPath {
+    fn from(dotted: String) -> Self {
+        KeyPath::from(dotted.as_str())
+    }
+}
+
 /// TOML's own spelling: bare keys as they are, other keys quoted, indexes in brackets.
 impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,6 +9,7 @@
 // A config error is built once per run; its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod ecs;
 mod error;
 mod locate;
 mod validate;
@@ -18,14 +19,17 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use ecs::MAX_PASS_ROLES;
 pub use error::{ConfigError, MAX_CONFIG_BYTES};
 pub use locate::{KeyPath, Segment};
 pub use validate::{
     APPROVAL_PREFIX, BUCKET_NAME_HELP, LOG_RETENTION_DAYS, MAX_STAGES, is_bucket_name,
+    owner_repo_of_url,
 };
 
 /// The whole `shipline.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub app: AppConfig,
@@ -40,7 +44,8 @@ pub struct Config {
     pub logs: LogsConfig,
     pub webhook: WebhookConfig,
     pub deploy: DeployConfig,
-    /// Tags applied to every taggable resource; merged over [`default_tags`].
+    /// Tags applied to every taggable resource, merged over the defaults (`Environment =
+    /// "production"`, `Team = "devops"`: `default_tags()`).
     pub tags: BTreeMap<String, String>,
 }
 
@@ -54,6 +59,7 @@ impl Default for Config {
                 .map(|name| StageConfig {
                     name: name.to_owned(),
                     approval: None,
+                    deploy: None,
                 })
                 .to_vec(),
             scan: ScanConfig::default(),
@@ -71,11 +77,51 @@ impl Default for Config {
 /// `[[stages]]`: one promotion stage. Its name is the pipeline stage's name and the image tag
 /// the stage moves to the digest the execution built.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StageConfig {
+    /// The pipeline stage's name and the image tag it moves: letters, digits, `_`, `.`, `-`.
     pub name: String,
     /// A manual approval before the promotion. Default: only the last stage.
     pub approval: Option<bool>,
+    /// `[stages.deploy]`: where the stage deploys its image after moving its tag. Default:
+    /// nowhere (the stage only moves its tag).
+    pub deploy: Option<StageDeploy>,
+}
+
+/// `[stages.deploy]`: the stage's deploy target.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StageDeploy {
+    /// An existing ECS service that runs the promoted digest.
+    pub ecs: Option<EcsTarget>,
+}
+
+/// `[stages.deploy.ecs]`: an existing ECS service (in the stack's account and region) that the
+/// stage updates to the promoted digest, through the service's own deployment strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EcsTarget {
+    /// The cluster's name (or ARN).
+    pub cluster: String,
+    /// The service's name (or ARN).
+    pub service: String,
+    /// The container in the service's task definition whose image the stage replaces.
+    pub container: String,
+    /// IAM roles the service's task definition uses (task role, execution role), by name or
+    /// ARN: registering a new revision passes them to ECS, so the deploy may pass these only.
+    #[serde(default)]
+    pub pass_roles: Vec<String>,
+    /// How long the stage waits for ECS to finish the deployment (bake time included) before
+    /// failing. Default 60.
+    #[serde(default = "default_deploy_wait_minutes")]
+    pub wait_minutes: u32,
+}
+
+fn default_deploy_wait_minutes() -> u32 {
+    60
 }
 
 /// A promotion stage as the pipeline runs it (defaults applied).
@@ -83,12 +129,16 @@ pub struct StageConfig {
 pub struct Stage {
     pub name: String,
     pub approval: bool,
+    /// The ECS service the stage deploys to, if any.
+    pub ecs: Option<EcsTarget>,
 }
 
 /// `[scan]`: the security gate between the build and the first promotion.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ScanConfig {
+    /// Which scanner the gate reads.
     pub gate: ScanGate,
     /// Findings at or above this severity count against `max_findings`.
     pub severity: Severity,
@@ -102,6 +152,7 @@ pub struct ScanConfig {
 
 /// Which scanner the gate reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ScanGate {
     /// ECR basic scan-on-push results, checked by shipline's gate function.
@@ -113,6 +164,7 @@ pub enum ScanGate {
 
 /// Finding severities, lowest first (ECR basic scanning's levels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     Informational,
@@ -157,6 +209,7 @@ impl Default for ScanConfig {
 
 /// `[notifications]`: the encrypted SNS topic pipeline events go to.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationsConfig {
     /// Email addresses subscribed to the topic (each must confirm the subscription).
@@ -167,6 +220,7 @@ pub struct NotificationsConfig {
 
 /// A final state of a pipeline execution, as CodePipeline reports it to EventBridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ExecutionState {
     Failed,
@@ -199,6 +253,7 @@ impl Default for NotificationsConfig {
 
 /// `[app]`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct AppConfig {
     /// Used in every resource name: repository `<name>`, project `<name>-build`, ...
@@ -207,10 +262,12 @@ pub struct AppConfig {
 
 /// `[source]`: the GitHub repository and branch the pipeline follows.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct SourceConfig {
     /// `owner/repo` on GitHub.
     pub repository: String,
+    /// The branch the pipeline follows: a branch name, not a ref (no `refs/heads/`).
     pub branch: String,
     /// An existing CodeConnections connection; when absent the stack creates one (PENDING
     /// until someone authorizes it in the console).
@@ -223,6 +280,7 @@ pub struct SourceConfig {
 
 /// What starts an execution when someone pushes to the branch. Exactly one is active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     /// GitHub webhook -> signed-delivery receiver (Lambda URL) -> EventBridge bus -> rule ->
@@ -235,14 +293,18 @@ pub enum Trigger {
 
 /// `[source.file_paths]`: glob patterns of the native trigger's push filter.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct FilePaths {
+    /// Pushes touching a file matching one of these globs start the pipeline (at most 8).
     pub include: Vec<String>,
+    /// Pushes touching only files matching these globs are ignored (at most 8).
     pub exclude: Vec<String>,
 }
 
 /// `[webhook]`: the GitHub webhook receiver (`trigger = "webhook"`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookConfig {
     /// Concurrent executions reserved for (and so the most allowed to) the receiver; 0
@@ -263,6 +325,7 @@ impl Default for WebhookConfig {
 
 /// `[deploy]`: how `plan` and `deploy` reach CloudFormation (not part of the template).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct DeployConfig {
     /// S3 bucket for templates over CloudFormation's 51,200-byte inline limit; default
@@ -272,6 +335,7 @@ pub struct DeployConfig {
 
 /// `[build]`: how CodeBuild builds the image.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct BuildConfig {
     /// Dockerfile path, relative to the repository root.
@@ -284,22 +348,28 @@ pub struct BuildConfig {
 
 /// `[artifacts]`: the pipeline's artifact bucket.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ArtifactsConfig {
+    /// Days after which artifacts expire (noncurrent versions as many days after that), 1-3650.
     pub expiration_days: u32,
 }
 
 /// `[images]`: the ECR repository.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ImagesConfig {
+    /// How many images the lifecycle rule keeps (never one a stage tag points at), 1-10000.
     pub keep_last: u32,
 }
 
 /// `[logs]`: CloudWatch Logs groups created by the stack.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct LogsConfig {
+    /// Days CloudWatch Logs keeps the groups' events (a period CloudWatch Logs accepts).
     pub retention_days: u32,
 }
 
@@ -390,9 +460,10 @@ impl Config {
         if size > MAX_CONFIG_BYTES as u64 {
             return Err(ConfigError::too_large(&file, size));
         }
-        let text =
-            std::fs::read_to_string(path).map_err(|err| ConfigError::unreadable(&file, &err))?;
-        Config::parse(&file, &text)
+        let bytes = std::fs::read(path).map_err(|err| ConfigError::unreadable(&file, &err))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|err| ConfigError::not_utf8(&file, &bytes, &err))?;
+        Config::parse(&file, text)
     }
 
     /// The promotion stages in order, with their defaults applied: a manual approval precedes
@@ -405,6 +476,7 @@ impl Config {
             .map(|(i, stage)| Stage {
                 name: stage.name.clone(),
                 approval: stage.approval.unwrap_or(i == last),
+                ecs: stage.deploy.as_ref().and_then(|d| d.ecs.clone()),
             })
             .collect()
     }

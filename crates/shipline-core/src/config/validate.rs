@@ -25,7 +25,7 @@ const RESERVED_BUILD_VARIABLES: [&str; 6] = [
     "IMAGE_TAG",
 ];
 
-fn problem(key: impl Into<KeyPath>, message: String, help: &str) -> Problem {
+pub(super) fn problem(key: impl Into<KeyPath>, message: String, help: &str) -> Problem {
     Problem {
         key: key.into(),
         message,
@@ -164,6 +164,44 @@ fn stages(config: &Config) -> Result<(), Problem> {
                 "give each [[stages]] entry a different name",
             ));
         }
+        deploy_target(config, i)?;
+    }
+    Ok(())
+}
+
+/// Stage `i`'s `[stages.deploy]`: a target when the table is there, and no ECS service that
+/// an earlier stage already deploys to (two stages would fight over one service).
+fn deploy_target(config: &Config, i: usize) -> Result<(), Problem> {
+    let Some(deploy) = &config.stages[i].deploy else {
+        return Ok(());
+    };
+    let Some(ecs) = &deploy.ecs else {
+        return Err(problem(
+            format!("stages[{i}].deploy"),
+            "[stages.deploy] names no target".into(),
+            "add `ecs = { cluster = \"<cluster>\", service = \"<service>\", container = \"<container>\" }`, or remove [stages.deploy]",
+        ));
+    };
+    super::ecs::validate(i, ecs)?;
+    let earlier = config.stages[..i].iter().position(|s| {
+        s.deploy
+            .as_ref()
+            .and_then(|d| d.ecs.as_ref())
+            .is_some_and(|e| {
+                e.cluster_name() == ecs.cluster_name() && e.service_name() == ecs.service_name()
+            })
+    });
+    if let Some(earlier) = earlier {
+        return Err(problem(
+            format!("stages[{i}].deploy.ecs.service"),
+            format!(
+                "service {:?} in cluster {:?} is already the target of stage {:?}",
+                ecs.service_name(),
+                ecs.cluster_name(),
+                config.stages[earlier].name
+            ),
+            "give each stage its own service (one per environment)",
+        ));
     }
     Ok(())
 }
@@ -215,7 +253,7 @@ fn scan(config: &Config) -> Result<(), Problem> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
         if !valid {
             return Err(problem(
-                &format!("scan.ignore[{i}]"),
+                format!("scan.ignore[{i}]"),
                 format!("{id:?} is not a vulnerability id"),
                 "use ids as ECR reports them, e.g. \"CVE-2024-12345\" (letters, digits, '-', '_', '.', ':')",
             ));
@@ -244,7 +282,7 @@ fn notifications(config: &Config) -> Result<(), Problem> {
             });
         if !valid {
             return Err(problem(
-                &format!("notifications.emails[{i}]"),
+                format!("notifications.emails[{i}]"),
                 format!("{email:?} is not an email address"),
                 "use one address per entry, e.g. \"team@example.com\"",
             ));
@@ -253,7 +291,7 @@ fn notifications(config: &Config) -> Result<(), Problem> {
     let on = &config.notifications.on;
     if let Some(i) = (1..on.len()).find(|&i| on[..i].contains(&on[i])) {
         return Err(problem(
-            &format!("notifications.on[{i}]"),
+            format!("notifications.on[{i}]"),
             format!("{} is listed twice", on[i].as_str()),
             "list each state once",
         ));
@@ -296,7 +334,13 @@ fn bucket_name(key: &str, name: &str) -> Result<(), Problem> {
     }
 }
 
-fn in_range(key: &str, value: u32, min: u32, max: u32, why: &str) -> Result<(), Problem> {
+pub(super) fn in_range(
+    key: &str,
+    value: u32,
+    min: u32,
+    max: u32,
+    why: &str,
+) -> Result<(), Problem> {
     if (min..=max).contains(&value) {
         return Ok(());
     }
@@ -377,7 +421,7 @@ fn repository(full_name: &str) -> Result<(), Problem> {
 
 /// `owner/repo` of a GitHub clone or web URL (`https://github.com/acme/orders.git`,
 /// `git@github.com:acme/orders`, with or without a trailing slash), if `text` is one.
-fn owner_repo_of_url(text: &str) -> Option<String> {
+pub fn owner_repo_of_url(text: &str) -> Option<String> {
     let rest = [
         "https://github.com/",
         "http://github.com/",

@@ -11,6 +11,9 @@ UserParameters (JSON, variables resolved by CodePipeline) choose what a job does
   with the policy in the environment: GATE_SEVERITY, GATE_MAX_FINDINGS, GATE_IGNORE
   (comma-separated ids), GATE_WAIT_SECONDS. While the scan runs it returns a continuation
   token and CodePipeline invokes it again: it never sleeps.
+- deploy-ecs (only when a stage deploys to ECS: the template then appends the part of the
+  source that does it, ecs_deploy.py, which registers the action in ACTIONS): runs the digest
+  on an existing ECS service.
 
 Every invocation with a job id makes exactly one PutJobSuccessResult or PutJobFailureResult
 call, whatever fails (AWS errors, malformed UserParameters or continuation token, bugs), so the
@@ -35,7 +38,8 @@ LOG.setLevel(logging.INFO)
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-REPOSITORY = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+REPOSITORY_PATH = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+REPOSITORY = re.compile(f"^{REPOSITORY_PATH}$")
 MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -66,9 +70,9 @@ class PromotionError(Exception):
     """A failure with a message meant for the person reading the pipeline console."""
 
 
-def parse_parameters(job):
-    """(action, repository, digest, tag) from the job's UserParameters; tag is None for the
-    scan gate."""
+def user_parameters(job):
+    """(action, parameters) from the job's UserParameters: the checks every action shares (present,
+    JSON, an object, a known action). Each action then checks its own fields (ACTIONS)."""
     expected = "repository, digest and tag"
     try:
         raw = job["data"]["actionConfiguration"]["configuration"]["UserParameters"]
@@ -81,20 +85,44 @@ def parse_parameters(job):
     if not isinstance(params, dict):
         raise PromotionError(f"UserParameters must be a JSON object with {expected}")
     action = params.get("action", "promote")
-    if action not in ("promote", "scan-gate"):
-        raise PromotionError(f"UserParameters.action {action!r} is not promote or scan-gate")
-    with_tag = action == "promote"
-    repository, digest, tag = params.get("repository"), params.get("digest"), params.get("tag")
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise PromotionError(f"UserParameters.action {action!r} is not {' or '.join(ACTIONS)}")
+    return action, params
+
+
+def parse_parameters(job):
+    """(action, the fields that action uses, checked) from the job's UserParameters."""
+    action, params = user_parameters(job)
+    return action, ACTIONS[action].check(params)
+
+
+def repository_field(params):
+    repository = params.get("repository")
     if not isinstance(repository, str) or len(repository) > 256 or not REPOSITORY.fullmatch(repository):
         raise PromotionError(f"UserParameters.repository {repository!r} is not an ECR repository name")
+    return repository
+
+
+def digest_field(params):
+    digest = params.get("digest")
     if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
         raise PromotionError(
             f"UserParameters.digest {digest!r} is not an image digest (sha256:<64 hex>); "
             "did the Build stage export IMAGE_DIGEST?"
         )
-    if with_tag and (not isinstance(tag, str) or not TAG.fullmatch(tag)):
+    return digest
+
+
+def promote_parameters(params):
+    fields = {"repository": repository_field(params), "digest": digest_field(params)}
+    tag = params.get("tag")
+    if not isinstance(tag, str) or not TAG.fullmatch(tag):
         raise PromotionError(f"UserParameters.tag {tag!r} is not a valid image tag")
-    return action, repository, digest, tag if with_tag else None
+    return {**fields, "tag": tag}
+
+
+def gate_parameters(params):
+    return {"repository": repository_field(params), "digest": digest_field(params)}
 
 
 def current_digest(ecr, repository, tag):
@@ -225,13 +253,28 @@ def retryable(err):
 
 def handler(event, context):
     def work(job):
-        action, repository, digest, tag = parse_parameters(job)
-        if action == "scan-gate":
-            return gate(client("ecr"), job, repository, digest, time.time())
-        summary = promote(client("ecr"), repository, digest, tag)
-        return Done(summary, variables={"PROMOTED_DIGEST": digest, "PROMOTED_TAG": tag})
+        action, params = parse_parameters(job)
+        return ACTIONS[action].run(job, params)
 
     return run_job(event, work)
+
+
+class Action:
+    """One kind of job: `check` turns UserParameters into the fields it uses (or raises
+    PromotionError), `run` does the job and returns its Done."""
+
+    def __init__(self, check, run):
+        self.check, self.run = check, run
+
+
+def run_promote(job, params):
+    digest, tag = params["digest"], params["tag"]
+    summary = promote(client("ecr"), params["repository"], digest, tag)
+    return Done(summary, variables={"PROMOTED_DIGEST": digest, "PROMOTED_TAG": tag})
+
+
+def run_gate(job, params):
+    return gate(client("ecr"), job, params["repository"], params["digest"], time.time())
 
 
 SEVERITIES = ["UNDEFINED", "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
@@ -347,3 +390,7 @@ def gate(ecr, job, repository, digest, now):
     raise PromotionError(
         f"the scan of {repository}@{digest} ended in {status}" + (f": {description}" if description else "")
     )
+
+
+# The actions this source runs; the ECS part (ecs_deploy.py), when appended, adds deploy-ecs.
+ACTIONS = {"promote": Action(promote_parameters, run_promote), "scan-gate": Action(gate_parameters, run_gate)}

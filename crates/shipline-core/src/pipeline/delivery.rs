@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 
 use super::build::Build;
 use super::store::Store;
-use super::{Names, PROMOTE_ACTION, PROMOTION_SOURCE, ids};
-use crate::config::{APPROVAL_PREFIX, Config, ScanGate, Severity, Stage, Trigger};
+use super::{DEPLOY_ACTION, Names, PROMOTE_ACTION, ids, promotion_source};
+use crate::config::{APPROVAL_PREFIX, Config, EcsTarget, ScanGate, Severity, Stage, Trigger};
 use crate::iam::Role;
 use crate::resources::codepipeline::{self as cp, Pipeline};
 use crate::resources::connections::Connection;
+use crate::resources::ecs;
 use crate::resources::lambda::{Function, FunctionProps};
 use crate::resources::logs::LogGroup;
 use crate::stack::Stack;
@@ -121,9 +122,17 @@ pub fn add(
 /// aws:SourceArn/aws:SourceAccount in the request context, so the trust policy cannot be
 /// conditioned on them (a condition would make the role unassumable); its grants bound it.
 fn add_function(stack: &mut Stack, config: &Config, function: &Function, logs: &LogGroup) {
+    let deploys = config.promotion_stages().iter().any(|s| s.ecs.is_some());
+    let and_deploys = if deploys {
+        " and deploys it to the stages' ECS services"
+    } else {
+        ""
+    };
     stack.add_role(Role::new(
         ids::PROMOTION_ROLE,
-        "Lambda: gates on the image scan and moves stage tags to the built digest",
+        &format!(
+            "Lambda: gates on the image scan and moves stage tags to the built digest{and_deploys}"
+        ),
         "lambda.amazonaws.com",
     ));
     stack.add(
@@ -133,8 +142,10 @@ fn add_function(stack: &mut Stack, config: &Config, function: &Function, logs: &
     stack.add(
         ids::PROMOTION_FUNCTION,
         function.resource(FunctionProps {
-            description: "shipline: gates on the image scan and moves stage tags to the digest this pipeline execution built",
-            source: PROMOTION_SOURCE,
+            description: &format!(
+                "shipline: gates on the image scan and moves stage tags to the digest this pipeline execution built{and_deploys}"
+            ),
+            source: &promotion_source(config),
             role_arn: get_att(ids::PROMOTION_ROLE, "Arn"),
             log_group: logs.name_ref(),
             timeout_seconds: 60,
@@ -223,14 +234,39 @@ fn promotion_stages(stage: &Stage, function: &Function, repository: &str) -> Vec
         ));
     }
     let parameters = json!({ "repository": repository, "digest": BUILT_DIGEST, "tag": stage.name });
-    stages.push(cp::stage_rolling_back(
-        &stage.name,
-        vec![cp::lambda_action(
-            PROMOTE_ACTION,
-            function.name_ref(),
-            parameters,
-            None,
-        )],
-    ));
+    let mut actions = vec![cp::lambda_action(
+        PROMOTE_ACTION,
+        function.name_ref(),
+        parameters,
+        None,
+    )];
+    if let Some(target) = &stage.ecs {
+        actions.push(ecs_deploy_action(target, function));
+    }
+    stages.push(cp::stage_rolling_back(&stage.name, actions));
     stages
+}
+
+/// After the tag moved (RunOrder 2), the stage's ECS service gets the same digest: the
+/// delivery function registers a revision of the service's task definition with only the
+/// container's image changed, updates the service, and follows the deployment through
+/// continuation tokens until ECS reports it done or rolled back. A deployment ECS rolls back
+/// fails the stage, whose rollback then moves the tag back and redeploys the previous digest.
+fn ecs_deploy_action(target: &EcsTarget, function: &Function) -> Value {
+    // One `Fn::Sub` holds the parameters so the repository URI and role names resolve in it;
+    // no user value can hold `${` (config validation), so only these are substituted.
+    let parameters = json!({
+        "action": "deploy-ecs",
+        "image": format!("${{{}.RepositoryUri}}", ids::IMAGE_REPOSITORY),
+        "digest": BUILT_DIGEST,
+        "cluster": target.cluster_name(),
+        "service": target.service_name(),
+        "container": target.container,
+        "pass_roles": target.pass_roles.iter().map(|r| ecs::role_arn_pattern(r)).collect::<Vec<_>>(),
+        "wait_seconds": target.wait_minutes * 60,
+    });
+    let mut action = cp::lambda_action(DEPLOY_ACTION, function.name_ref(), json!(null), None);
+    action["Configuration"]["UserParameters"] = sub(&crate::template::embedded_json(parameters));
+    action["RunOrder"] = json!(2);
+    action
 }

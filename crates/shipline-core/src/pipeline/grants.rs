@@ -12,6 +12,7 @@ use crate::config::{Config, ScanGate};
 use crate::iam::Statement;
 use crate::resources::codepipeline;
 use crate::resources::connections::Connection;
+use crate::resources::ecs;
 use crate::stack::Stack;
 
 /// The features' handles the grants refer to.
@@ -51,6 +52,17 @@ pub fn grant(stack: &mut Stack, parts: &Parts<'_>) {
         store.repository.grant_read_scan_findings(role);
     }
     store.repository.grant_retag(role);
+    // With deploy targets: update exactly the stages' ECS services to the promoted digest.
+    let targets: Vec<_> = config
+        .promotion_stages()
+        .into_iter()
+        .filter_map(|s| s.ecs)
+        .collect();
+    let services: Vec<ecs::Service> = targets.iter().map(ecs::Service::of).collect();
+    let mut pass_roles: Vec<String> = targets.iter().flat_map(|t| t.pass_roles.clone()).collect();
+    pass_roles.sort();
+    pass_roles.dedup();
+    ecs::grant_deploy(role, &services, &pass_roles);
     codepipeline::grant_put_job_result(role);
     delivery
         .function_logs

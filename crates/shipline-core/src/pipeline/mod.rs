@@ -32,12 +32,30 @@ use crate::template::Template;
 /// Source of the promotion function, embedded at compile time and placed inline.
 pub const PROMOTION_SOURCE: &str = include_str!("../lambdas/promotion.py");
 
+/// The promotion function's ECS part (the `deploy-ecs` action), appended to
+/// [`PROMOTION_SOURCE`] only when a stage deploys to ECS.
+pub const ECS_DEPLOY_SOURCE: &str = include_str!("../lambdas/ecs_deploy.py");
+
+/// The delivery function's inline code for `config`: the promotion source, and its ECS part
+/// when a stage has an ECS target (pipelines without one carry none of that code).
+pub fn promotion_source(config: &Config) -> String {
+    if config.promotion_stages().iter().any(|s| s.ecs.is_some()) {
+        format!("{PROMOTION_SOURCE}\n\n{ECS_DEPLOY_SOURCE}")
+    } else {
+        PROMOTION_SOURCE.to_owned()
+    }
+}
+
 /// Source of the GitHub webhook receiver, embedded at compile time and placed inline.
 pub const WEBHOOK_SOURCE: &str = include_str!("../lambdas/webhook.py");
 
 /// The name of the action in every promotion stage (`shipline rollback` and `status` find the
 /// promotion history by it).
 pub const PROMOTE_ACTION: &str = "Promote";
+
+/// The action that deploys the promoted digest to a stage's ECS service (stages with a
+/// `[stages.deploy.ecs]` target), after `Promote`.
+pub const DEPLOY_ACTION: &str = "Deploy";
 
 /// Logical ids, stable across releases (renaming one replaces the resource).
 pub mod ids {

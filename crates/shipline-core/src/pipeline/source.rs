@@ -29,7 +29,7 @@ pub fn add(stack: &mut Stack, config: &Config, names: &Names) -> Connection {
     } else {
         format!(
             "GitHub connection created by this stack: it stays PENDING until you authorize it at {} (select it, choose 'Update pending connection')",
-            connections::CONSOLE_URL
+            connections::console_url("<region>")
         )
     };
     stack.output("ConnectionArn", &note, connection.arn());

@@ -8,8 +8,14 @@ use crate::iam::{Role, Statement};
 use crate::template::Resource;
 use crate::template::intrinsics::ref_;
 
-/// Where to authorize a pending connection.
-pub const CONSOLE_URL: &str = "https://console.aws.amazon.com/codesuite/settings/connections";
+/// Where to authorize a pending connection in `region` (or a placeholder such as `<region>`):
+/// the region's console host and `?region=`, since a bare `console.aws.amazon.com` link opens
+/// the region last used, where the connection may not be.
+pub fn console_url(region: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/codesuite/settings/connections?region={region}"
+    )
+}
 
 #[derive(Debug, Clone)]
 pub enum Connection {

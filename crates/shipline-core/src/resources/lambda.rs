@@ -19,7 +19,7 @@ pub struct Function {
 /// What varies between functions.
 pub struct FunctionProps<'a> {
     pub description: &'a str,
-    pub source: &'static str,
+    pub source: &'a str,
     pub role_arn: Value,
     pub log_group: Value,
     pub timeout_seconds: u32,

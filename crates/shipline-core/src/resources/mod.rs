@@ -9,6 +9,7 @@ pub mod codebuild;
 pub mod codepipeline;
 pub mod connections;
 pub mod ecr;
+pub mod ecs;
 pub mod events;
 pub mod kms;
 pub mod lambda;

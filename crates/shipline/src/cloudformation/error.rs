@@ -1,8 +1,11 @@
 //! [`DeployError`]: every way a CloudFormation operation can fail, each rendered as one clear
-//! line (plus the root cause where there is one). AWS SDK errors are classified here.
+//! line (plus the root cause where there is one). AWS SDK errors are classified here; a request
+//! that could not be sent at all is a [`SetupError`] (see [`crate::setup_error`]).
 
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+
+use crate::setup_error::{self, SetupError};
 
 /// The resource whose failure caused an operation to fail (not the cascade of cancellations).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,10 @@ pub enum DeployError {
 
     #[error("stack {stack} does not exist{hint}")]
     NoStack { stack: String, hint: &'static str },
+
+    /// The request could not be sent: see [`SetupError`].
+    #[error("{0}")]
+    Setup(SetupError),
 }
 
 fn cause_suffix(first: &Option<FailedResource>) -> String {
@@ -58,48 +65,57 @@ fn cause_suffix(first: &Option<FailedResource>) -> String {
 }
 
 impl DeployError {
-    /// Classifies an SDK error as one line that says what to do.
+    /// Classifies an SDK error as one line that says what to do. A request that could not be
+    /// sent (no region, no or expired credentials, an unreachable endpoint) becomes a
+    /// [`DeployError::Setup`], classified by its `source()` chain ([`crate::setup_error`]).
     pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        let service = setup_error::service_of(std::any::type_name::<E>());
+        let context = setup_error::context();
+        match &err {
+            SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
+                if let Some(setup) = setup_error::classify(&err, &context, service) {
+                    return DeployError::Setup(setup);
+                }
+            }
+            SdkError::TimeoutError(_) => {
+                return DeployError::Setup(SetupError::Unreachable {
+                    host: setup_error::host(&context, service),
+                    why: setup_error::Unreachable::TimedOut,
+                });
+            }
+            _ => {}
+        }
         let code = err.code().map(str::to_owned);
         let aws_message = err.message().map(str::to_owned);
-        let message = match (code.as_deref(), &err) {
-            (Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired"), _) => {
+        let message = match code.as_deref() {
+            Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => {
                 "your AWS credentials have expired: refresh them (e.g. `aws sso login`) and retry".to_owned()
             }
-            (Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"), _) => format!(
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => format!(
                 "access denied: {} (grant the missing action to your identity, or use --profile)",
                 aws_message.as_deref().unwrap_or("no detail")
             ),
-            (Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded"), _) => {
+            Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
                 "AWS kept throttling the request after retries with backoff; wait a minute and retry".to_owned()
             }
-            (Some("InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch"), _) => {
+            Some("InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch") => {
                 "AWS does not recognize your credentials: check the access key / profile".to_owned()
             }
-            (_, SdkError::DispatchFailure(failure)) => {
-                if format!("{failure:?}").contains("credentials") || format!("{err:?}").contains("NoCredentials") {
-                    "no AWS credentials found: set AWS_PROFILE / --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID".to_owned()
-                } else {
-                    format!("could not reach AWS ({failure:?}); check the network, --region and AWS_ENDPOINT_URL")
-                }
-            }
-            (_, SdkError::TimeoutError(_)) => "AWS did not answer in time; check the network and retry".to_owned(),
-            (Some(code), _) => format!("{code}: {}", aws_message.as_deref().unwrap_or("no detail")),
-            (None, _) => {
-                let detail = format!("{err:?}");
-                if detail.contains("NoCredentials") || detail.contains("no credentials") {
-                    "no AWS credentials found: set AWS_PROFILE / --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID".to_owned()
-                } else if detail.contains("region") && detail.contains("No region") {
-                    "no AWS region configured: pass --region or set AWS_REGION".to_owned()
-                } else if let Some(raw) = err.raw_response() {
-                    format!("unexpected response from AWS (HTTP {}) that the SDK could not parse", raw.status().as_u16())
-                } else {
-                    aws_message.unwrap_or_else(|| "the request failed without an error code".to_owned())
-                }
-            }
+            Some(code) => format!("{code}: {}", aws_message.as_deref().unwrap_or("no detail")),
+            None => match (&err, err.raw_response()) {
+                (SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_), _) => format!(
+                    "could not send the request: {}; check the network, --region and AWS_ENDPOINT_URL",
+                    setup_error::one_line(&err)
+                ),
+                (_, Some(raw)) => format!(
+                    "unexpected response from AWS (HTTP {}) that the SDK could not parse",
+                    raw.status().as_u16()
+                ),
+                _ => aws_message.unwrap_or_else(|| setup_error::one_line(&err)),
+            },
         };
         DeployError::Aws {
             operation,

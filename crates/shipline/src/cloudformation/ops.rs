@@ -208,10 +208,13 @@ async fn outputs(session: &Session) -> Result<BTreeMap<String, String>, DeployEr
         .collect())
 }
 
+/// `deploy` shows the change list (the one `plan` prints on stdout) before asking.
 fn print_changes(ui: &dyn Ui, set: &ChangeSet) {
     ui.progress(&format!("{} change(s):", set.changes.len()));
-    for line in change_set::summary_lines(&set.changes) {
-        ui.progress(&format!("  {line}"));
+    for line in change_set::render(&set.changes) {
+        if !line.is_empty() {
+            ui.progress(&format!("  {line}"));
+        }
     }
 }
 
@@ -229,7 +232,8 @@ async fn discard(
     Ok(())
 }
 
-/// `shipline plan`: the change set preview; deletes it afterwards.
+/// `shipline plan`: the change set preview; deletes it afterwards. The changes are returned,
+/// not shown: `plan` prints them as its result.
 pub async fn plan(
     session: &Session,
     template: &TemplateSource,
@@ -252,7 +256,6 @@ pub async fn plan(
             outputs: BTreeMap::new(),
         }),
         Planned::Changes(set) => {
-            print_changes(ui, &set);
             discard(session, &set, &kind).await?;
             Ok(Applied {
                 stack: session.stack.clone(),

@@ -460,7 +460,7 @@ fn data_holding_replacement_is_refused_without_a_terminal() {
         text.contains("holds your images or artifacts") && text.contains("--yes"),
         "{text}"
     );
-    assert!(ui.saw("REPLACEMENT: True") && ui.saw("holds your data"));
+    assert!(ui.saw("[requires replacement]") && ui.saw("holds your data"));
     assert_eq!(
         deleted.num_calls(),
         1,
@@ -692,4 +692,378 @@ fn data_left_behind_after_the_stack_is_deleted_is_named_with_how_to_remove_it() 
         "the repository went first"
     );
     assert!(ui.saw("deleting ECR repository orders"));
+}
+
+/// One property change of a Modify, as DescribeChangeSet reports it with property values.
+fn detail(
+    name: &str,
+    path: &str,
+    recreation: aws_sdk_cloudformation::types::RequiresRecreation,
+    values: Option<(&str, &str)>,
+) -> aws_sdk_cloudformation::types::ResourceChangeDetail {
+    use aws_sdk_cloudformation::types::{
+        ChangeSource, EvaluationType, ResourceAttribute, ResourceChangeDetail,
+        ResourceTargetDefinition,
+    };
+    let mut target = ResourceTargetDefinition::builder()
+        .attribute(ResourceAttribute::Properties)
+        .name(name)
+        .path(path)
+        .requires_recreation(recreation);
+    if let Some((before, after)) = values {
+        target = target.before_value(before).after_value(after);
+    }
+    ResourceChangeDetail::builder()
+        .target(target.build())
+        .evaluation(EvaluationType::Static)
+        .change_source(ChangeSource::DirectModification)
+        .build()
+}
+
+fn resource_change(
+    action: ChangeAction,
+    logical_id: &str,
+    resource_type: &str,
+    replacement: Option<aws_sdk_cloudformation::types::Replacement>,
+    details: Vec<aws_sdk_cloudformation::types::ResourceChangeDetail>,
+) -> Change {
+    Change::builder()
+        .resource_change(
+            SdkResourceChange::builder()
+                .action(action)
+                .logical_resource_id(logical_id)
+                .resource_type(resource_type)
+                .set_replacement(replacement)
+                .set_details(Some(details))
+                .build(),
+        )
+        .build()
+}
+
+/// A plan whose change set has a replacement, an IAM policy change, a secret, an added
+/// permission and a removed topic.
+fn mixed_changes() -> Vec<Change> {
+    use aws_sdk_cloudformation::types::{Replacement, RequiresRecreation};
+    let statement = r#"{"Effect": "Allow",
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], "Resource": "*"}"#;
+    vec![
+        resource_change(
+            ChangeAction::Modify,
+            "BuildLogGroup",
+            "AWS::Logs::LogGroup",
+            Some(Replacement::False),
+            vec![detail(
+                "RetentionInDays",
+                "/Properties/RetentionInDays",
+                RequiresRecreation::Never,
+                Some(("7", "14")),
+            )],
+        ),
+        resource_change(
+            ChangeAction::Modify,
+            "ImageRepository",
+            "AWS::ECR::Repository",
+            Some(Replacement::True),
+            vec![
+                detail(
+                    "RepositoryName",
+                    "/Properties/RepositoryName",
+                    RequiresRecreation::Always,
+                    Some(("orders", "orders-v2")),
+                ),
+                detail(
+                    "RepositoryPolicyText",
+                    "/Properties/RepositoryPolicyText",
+                    RequiresRecreation::Never,
+                    None,
+                ),
+            ],
+        ),
+        resource_change(
+            ChangeAction::Modify,
+            "PipelineRole",
+            "AWS::IAM::Role",
+            Some(Replacement::False),
+            vec![
+                detail(
+                    "Policies",
+                    "/Properties/Policies/0/PolicyDocument/Statement/1",
+                    RequiresRecreation::Never,
+                    Some(("", statement)),
+                ),
+                // The same property again, for another cause: listed once.
+                detail(
+                    "Policies",
+                    "/Properties/Policies/0/PolicyDocument/Statement/1",
+                    RequiresRecreation::Never,
+                    Some(("", statement)),
+                ),
+            ],
+        ),
+        resource_change(
+            ChangeAction::Modify,
+            "WebhookSecret",
+            "AWS::SecretsManager::Secret",
+            Some(Replacement::False),
+            vec![detail(
+                "SecretString",
+                "/Properties/SecretString",
+                RequiresRecreation::Never,
+                Some(("hunter2", "correct horse battery staple")),
+            )],
+        ),
+        resource_change(
+            ChangeAction::Add,
+            "PromotionPermission",
+            "AWS::Lambda::Permission",
+            None,
+            vec![],
+        ),
+        resource_change(
+            ChangeAction::Remove,
+            "OldTopic",
+            "AWS::SNS::Topic",
+            None,
+            vec![],
+        ),
+    ]
+}
+
+fn change_set_created() -> Rule {
+    mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("cs-1")
+            .stack_id(STACK_ID)
+            .build()
+    })
+}
+
+/// Runs `plan` of an empty template against the scripted `rules`.
+#[allow(clippy::result_large_err)] // one error per run; its size does not matter
+fn plan(rules: &[&Rule], ui: &Scripted) -> Result<ops::Applied, DeployError> {
+    run(ops::plan(
+        &session(rules),
+        &crate::staging::TemplateSource::Body("{}".into()),
+        ui,
+    ))
+}
+
+#[test]
+fn plan_prints_each_change_with_its_properties_and_a_security_section() {
+    let described = mock!(Client::describe_change_set)
+        .match_requests(|r| r.include_property_values() == Some(true))
+        .then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .set_changes(Some(mixed_changes()))
+                .build()
+        });
+    let deleted =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let ui = Scripted::answering(Answer::NotInteractive);
+    let planned = plan(
+        &[
+            &stack_in(StackStatus::UpdateComplete),
+            &change_set_created(),
+            &described,
+            &deleted,
+        ],
+        &ui,
+    )
+    .unwrap();
+    assert_eq!(deleted.num_calls(), 1, "the plan's change set is deleted");
+    assert!(
+        ui.lines
+            .borrow()
+            .iter()
+            .all(|l| !l.contains("PipelineRole")),
+        "the list is the result (stdout), not progress"
+    );
+    let output = crate::commands::Output::new(&planned, crate::commands::plan::lines(&planned));
+    let text = output.lines.join("\n");
+    assert_eq!(
+        text,
+        "\
+~ BuildLogGroup                AWS::Logs::LogGroup              RetentionInDays
+      RetentionInDays: 7 -> 14
+~ ImageRepository              AWS::ECR::Repository             [requires replacement]  RepositoryName (requires replacement), RepositoryPolicyText  !! holds your data: the old one is retained but orphaned, a new empty one takes its place
+      RepositoryName: orders -> orders-v2
+~ PipelineRole                 AWS::IAM::Role                   Policies
+      Policies/0/PolicyDocument/Statement/1: \"\" -> {\"Effect\": \"Allow\", \"Action\": [\"ecr:BatchGetImage\", \"ecr:Ge…
+~ WebhookSecret                AWS::SecretsManager::Secret      SecretString
+      SecretString: (value hidden)
++ PromotionPermission          AWS::Lambda::Permission
+- OldTopic                     AWS::SNS::Topic
+
+Security-relevant changes (3): IAM, security groups, key, bucket and resource policies, public access
+  ~ ImageRepository              AWS::ECR::Repository             resource policy: RepositoryPolicyText
+  ~ PipelineRole                 AWS::IAM::Role                   IAM: Policies
+  + PromotionPermission          AWS::Lambda::Permission          resource policy
+stack orders-pipeline: 6 change(s) planned (nothing was changed)"
+    );
+    assert!(!text.contains("hunter2") && !text.contains("horse"));
+    assert!(
+        !output.json.to_string().contains("hunter2"),
+        "nor in --json"
+    );
+    let role = &output.json["changes"][2];
+    assert_eq!(role["security"], "iam");
+    assert_eq!(
+        role["properties"].as_array().unwrap().len(),
+        1,
+        "duplicates merged"
+    );
+    assert_eq!(
+        output.json["changes"][1]["properties"][0]["requires_recreation"],
+        "Always"
+    );
+    use crate::commands::ExitCodes;
+    assert_eq!(output.exit_code(ExitCodes::Detailed), 2);
+    assert_eq!(output.exit_code(ExitCodes::Standard), 0);
+}
+
+#[test]
+fn plan_without_changes_exits_0_even_with_detailed_exit_codes() {
+    let rules = [
+        stack_in(StackStatus::UpdateComplete),
+        change_set_created(),
+        mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::Failed)
+                .status_reason("The submitted information didn't contain changes. Submit different information to create a change set.")
+                .build()
+        }),
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build()),
+    ];
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let planned = plan(&refs, &Scripted::answering(Answer::NotInteractive)).unwrap();
+    let output = crate::commands::Output::new(&planned, crate::commands::plan::lines(&planned));
+    assert_eq!(output.lines, ["stack orders-pipeline: no changes"]);
+    assert_eq!(output.exit_code(crate::commands::ExitCodes::Detailed), 0);
+}
+
+/// Regression: a change set of more than one page (AWS splits large ones, chained by
+/// NextToken) was read from its first page only, so `plan` and the deploy confirmation missed
+/// changes.
+#[test]
+fn every_page_of_a_large_change_set_is_read() {
+    let page = |from: usize, to: usize| -> Vec<Change> {
+        (from..to)
+            .map(|i| {
+                resource_change(
+                    ChangeAction::Add,
+                    &format!("Topic{i}"),
+                    "AWS::SNS::Topic",
+                    None,
+                    vec![],
+                )
+            })
+            .collect()
+    };
+    let first = mock!(Client::describe_change_set)
+        .match_requests(|r| r.next_token().is_none() && r.include_property_values() == Some(true))
+        .then_output(move || {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .set_changes(Some(page(0, 100)))
+                .next_token("page-2")
+                .build()
+        });
+    let second = mock!(Client::describe_change_set)
+        .match_requests(|r| {
+            r.next_token() == Some("page-2") && r.include_property_values() == Some(true)
+        })
+        .then_output(move || {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .set_changes(Some(page(100, 120)))
+                .build()
+        });
+    let deleted =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let planned = plan(
+        &[
+            &stack_in(StackStatus::UpdateComplete),
+            &change_set_created(),
+            &first,
+            &second,
+            &deleted,
+        ],
+        &Scripted::answering(Answer::NotInteractive),
+    )
+    .unwrap();
+    assert_eq!(planned.changes.len(), 120);
+    assert_eq!(planned.changes[119].logical_id, "Topic119");
+    assert_eq!(second.num_calls(), 1);
+}
+
+/// A NoEcho parameter is masked in the change set's Parameters; its value may be in any
+/// property, so no value is shown.
+#[test]
+fn a_noecho_parameter_hides_every_value() {
+    let described = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::CreateComplete)
+            .parameters(
+                aws_sdk_cloudformation::types::Parameter::builder()
+                    .parameter_key("DbPassword")
+                    .parameter_value("****")
+                    .build(),
+            )
+            .set_changes(Some(vec![resource_change(
+                ChangeAction::Modify,
+                "Build",
+                "AWS::CodeBuild::Project",
+                None,
+                vec![detail(
+                    "Environment",
+                    "/Properties/Environment/EnvironmentVariables/0/Value",
+                    aws_sdk_cloudformation::types::RequiresRecreation::Never,
+                    Some(("old-password", "new-password")),
+                )],
+            )]))
+            .build()
+    });
+    let deleted =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let planned = plan(
+        &[
+            &stack_in(StackStatus::UpdateComplete),
+            &change_set_created(),
+            &described,
+            &deleted,
+        ],
+        &Scripted::answering(Answer::NotInteractive),
+    )
+    .unwrap();
+    let lines = super::change_set::render(&planned.changes).join("\n");
+    assert!(
+        lines.contains("Environment/EnvironmentVariables/0/Value: (value hidden)"),
+        "{lines}"
+    );
+    assert!(!lines.contains("password"), "{lines}");
+}
+
+#[test]
+fn deploy_shows_the_same_change_list_before_asking() {
+    let rules = [
+        stack_in(StackStatus::UpdateComplete),
+        change_set_created(),
+        mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .set_changes(Some(mixed_changes()))
+                .build()
+        }),
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build()),
+    ];
+    let ui = Scripted::answering(Answer::No);
+    let err = deploy(&rules, &ui).unwrap_err();
+    assert_eq!(err.to_string(), "deploy cancelled; nothing was changed");
+    assert!(ui.saw("~ PipelineRole                 AWS::IAM::Role                   Policies"));
+    assert!(ui.saw("Security-relevant changes (3)"));
+    assert!(
+        ui.saw("  + PromotionPermission          AWS::Lambda::Permission          resource policy")
+    );
+    assert!(!ui.saw("hunter2"));
 }

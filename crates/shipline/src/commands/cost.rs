@@ -15,6 +15,7 @@ pub fn run(config: &Config, args: &UsageArgs) -> Result<Output, Failure> {
         artifact_gb: args.artifact_gb,
         scan_wait_minutes: args.scan_wait_minutes,
         log_mb_per_build_minute: args.log_mb_per_build_minute,
+        deploy_minutes: args.deploy_minutes,
     };
     let values = [
         ("--runs-per-month", usage.runs_per_month),
@@ -23,6 +24,7 @@ pub fn run(config: &Config, args: &UsageArgs) -> Result<Output, Failure> {
         ("--artifact-gb", usage.artifact_gb),
         ("--scan-wait-minutes", usage.scan_wait_minutes),
         ("--log-mb-per-build-minute", usage.log_mb_per_build_minute),
+        ("--deploy-minutes", usage.deploy_minutes),
     ];
     if let Some((flag, value)) = values.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
         return Err(Failure::BadInput(format!(

@@ -16,6 +16,11 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<Output, Failure> {
     let template = template::prepare(config, options, aws, printer).await?;
+    aws.announce(
+        printer,
+        &format!("deploying stack {} to", aws.session.stack),
+    )
+    .await?;
     let applied = ops::deploy(&aws.session, &template, printer).await?;
     let mut lines = vec![match applied.status.as_str() {
         "NO_CHANGES" => format!("stack {}: no changes", applied.stack),
@@ -24,7 +29,7 @@ pub async fn run(
     lines.extend(output_lines(&applied.outputs));
     let mut output = Output::new(&applied, lines);
     if applied.status != "NO_CHANGES" {
-        let steps = next_steps(config, aws.region.as_deref().unwrap_or("<region>"));
+        let steps = next_steps(config, &aws.region);
         if !steps.is_empty() {
             output = output.note(steps.trim_end());
         }

@@ -7,6 +7,11 @@ use crate::printer::Printer;
 use crate::retained::{DataKind, DataStores};
 
 pub async fn run(delete_data: bool, aws: &Aws, printer: &Printer) -> Result<Output, Failure> {
+    aws.announce(
+        printer,
+        &format!("deleting stack {} from", aws.session.stack),
+    )
+    .await?;
     let stores = delete_data.then(|| DataStores::new(&aws.sdk));
     let destroyed = ops::destroy(&aws.session, printer, stores.as_ref()).await?;
     if !destroyed.existed {

@@ -10,10 +10,12 @@ pub mod deploy;
 #[cfg(feature = "aws")]
 pub mod destroy;
 pub mod docs;
+pub mod init;
 #[cfg(feature = "aws")]
 pub mod plan;
 #[cfg(feature = "aws")]
 pub mod rollback;
+pub mod schema;
 #[cfg(feature = "aws")]
 pub mod status;
 pub mod synth;
@@ -53,6 +55,25 @@ impl Output {
         self.notes.push(note.into());
         self
     }
+
+    /// The exit code of a success: 0; with `plan --detailed-exitcode`, 2 when the plan found
+    /// changes (its result's `status` is `PLANNED`).
+    pub fn exit_code(&self, codes: ExitCodes) -> u8 {
+        match codes {
+            ExitCodes::Detailed if self.json["status"] == "PLANNED" => 2,
+            _ => 0,
+        }
+    }
+}
+
+/// Which exit-code convention a run follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCodes {
+    /// 0 success, 1 the operation failed, 2 bad input, 130 interrupted.
+    Standard,
+    /// `plan --detailed-exitcode` (Terraform's `-detailed-exitcode`): 0 no changes, 2 changes,
+    /// 1 every error (bad input too, so that 2 only ever means changes), 130 interrupted.
+    Detailed,
 }
 
 /// Why a command did not succeed.
@@ -71,18 +92,27 @@ pub enum Failure {
 #[cfg(feature = "aws")]
 impl From<crate::cloudformation::error::DeployError> for Failure {
     fn from(err: crate::cloudformation::error::DeployError) -> Self {
-        Failure::Failed(err.to_string())
+        use crate::cloudformation::error::DeployError;
+        match err {
+            // No region, an unknown profile, no or expired credentials: bad input (exit 2),
+            // the user must fix the configuration; an unreachable endpoint stays a failure.
+            DeployError::Setup(setup) if setup.is_configuration() => {
+                Failure::BadInput(setup.to_string())
+            }
+            err => Failure::Failed(err.to_string()),
+        }
     }
 }
 
 impl Failure {
     /// The process exit code, the one place that decides it: 1 the operation failed, 2 bad
-    /// input, 130 interrupted (128 + SIGINT, as shells report it).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Failure::Failed(_) => 1,
-            Failure::Config(_) | Failure::BadInput(_) => 2,
-            Failure::Interrupted { .. } => 130,
+    /// input, 130 interrupted (128 + SIGINT, as shells report it); under
+    /// [`ExitCodes::Detailed`] bad input is 1 too.
+    pub fn exit_code(&self, codes: ExitCodes) -> u8 {
+        match (self, codes) {
+            (Failure::Interrupted { .. }, _) => 130,
+            (Failure::Failed(_), _) | (_, ExitCodes::Detailed) => 1,
+            (Failure::Config(_) | Failure::BadInput(_), ExitCodes::Standard) => 2,
         }
     }
 
@@ -99,8 +129,8 @@ impl Failure {
 
     /// `{"error": {...}}` for `--json`: the message, the exit code, and for config errors
     /// where the problem is.
-    pub fn json(&self) -> Value {
-        let mut error = json!({ "message": self.message(), "exit_code": self.exit_code() });
+    pub fn json(&self, codes: ExitCodes) -> Value {
+        let mut error = json!({ "message": self.message(), "exit_code": self.exit_code(codes) });
         if let Failure::Config(err) = self {
             error["message"] = json!(err.message);
             error["file"] = json!(err.file);
@@ -144,8 +174,8 @@ pub fn next_steps(config: &Config, region: &str) -> String {
         let name = shipline_core::pipeline::connection_name(&config.app.name, region)
             .unwrap_or_else(|| format!("{}-<region code>", config.app.name));
         steps.push_str(&format!(
-            "next: authorize the GitHub connection `{name}` (it starts PENDING): {}?region={region}\n",
-            shipline_core::resources::connections::CONSOLE_URL
+            "next: authorize the GitHub connection `{name}` (it starts PENDING): {}\n",
+            shipline_core::resources::connections::console_url(region)
         ));
     }
     if config.source.trigger == shipline_core::config::Trigger::Webhook {
@@ -196,7 +226,12 @@ mod tests {
             steps.contains("authorize the GitHub connection `orders-euw1`"),
             "{steps}"
         );
-        assert!(steps.contains("connections?region=eu-west-1"), "{steps}");
+        assert!(
+            steps.contains(
+                "https://eu-west-1.console.aws.amazon.com/codesuite/settings/connections?region=eu-west-1"
+            ),
+            "{steps}"
+        );
         assert!(
             steps.contains("https://github.com/acme/orders/settings/hooks/new"),
             "{steps}"
@@ -206,15 +241,44 @@ mod tests {
     #[test]
     fn failures_map_to_exit_codes_and_json_errors() {
         let err = Config::parse("shipline.toml", "[logs]\nretention_days = 8\n").unwrap_err();
-        let json = Failure::Config(Box::new(err)).json();
+        let config = Failure::Config(Box::new(err));
+        let json = config.json(ExitCodes::Standard);
         assert_eq!(json["error"]["exit_code"], 2);
         assert_eq!(json["error"]["line"], 2);
         assert_eq!(json["error"]["key"], "logs.retention_days");
         assert!(json["error"]["help"].as_str().unwrap().contains("3653"));
         assert_eq!(
-            Failure::Failed("x".into()).json(),
+            Failure::Failed("x".into()).json(ExitCodes::Standard),
             json!({ "error": { "message": "x", "exit_code": 1 } })
         );
-        assert_eq!(Failure::BadInput("y".into()).exit_code(), 2);
+        assert_eq!(
+            Failure::BadInput("y".into()).exit_code(ExitCodes::Standard),
+            2
+        );
+    }
+
+    /// `plan --detailed-exitcode`: 2 means changes and nothing else, so every error is 1 (also in
+    /// the JSON error), an interruption stays 130.
+    #[test]
+    fn detailed_exit_codes_keep_2_for_changes() {
+        let err = Config::parse("shipline.toml", "[logs]\nretention_days = 8\n").unwrap_err();
+        let config = Failure::Config(Box::new(err));
+        assert_eq!(config.exit_code(ExitCodes::Detailed), 1);
+        assert_eq!(config.json(ExitCodes::Detailed)["error"]["exit_code"], 1);
+        assert_eq!(
+            Failure::BadInput("y".into()).exit_code(ExitCodes::Detailed),
+            1
+        );
+        assert_eq!(
+            Failure::Failed("x".into()).exit_code(ExitCodes::Detailed),
+            1
+        );
+        let interrupted = Failure::Interrupted { stack: "s".into() };
+        assert_eq!(interrupted.exit_code(ExitCodes::Detailed), 130);
+        let planned = Output::new(&json!({ "status": "PLANNED" }), vec![]);
+        let unchanged = Output::new(&json!({ "status": "NO_CHANGES" }), vec![]);
+        assert_eq!(planned.exit_code(ExitCodes::Detailed), 2);
+        assert_eq!(unchanged.exit_code(ExitCodes::Detailed), 0);
+        assert_eq!(planned.exit_code(ExitCodes::Standard), 0);
     }
 }

@@ -28,7 +28,49 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<Output, Failure> {
     let delivery = delivery(config, &aws.sdk);
-    let (from, to) = delivery.rollback_target(stage).await?;
+    aws.announce(
+        printer,
+        &format!(
+            "rolling back stage {stage} of {} in",
+            delivery.pipeline_name
+        ),
+    )
+    .await?;
+    let target = delivery.rollback_target(stage).await?;
+    let (from, to) = (target.from, target.to);
+    let ecs = config
+        .promotion_stages()
+        .into_iter()
+        .find(|s| s.name == stage)
+        .and_then(|s| s.ecs);
+    // A stage with an ECS target rolls back through CodePipeline, which re-runs the stage's
+    // actions with the earlier execution's digest: the tag moves back and the service gets
+    // that digest again, by the same code path as an automatic rollback.
+    if let Some(ecs) = ecs {
+        printer
+            .confirm(&format!(
+                "Roll stage {stage} back to {to} (execution {}): move the tag in {} and redeploy ECS service {} in cluster {}?",
+                target.execution,
+                delivery.repository,
+                ecs.service_name(),
+                ecs.cluster_name()
+            ))
+            .consent("rollback")?;
+        let execution = delivery.rollback_stage(stage, &target.execution).await?;
+        let line = format!(
+            "{}: stage {stage} is rolling back from {from} to {to} (pipeline execution {execution}); it moves the tag and redeploys ECS service {}",
+            delivery.pipeline_name,
+            ecs.service_name()
+        );
+        let done = RolledBack {
+            stage: stage.to_owned(),
+            from,
+            to,
+            execution: Some(execution),
+        };
+        return Ok(Output::new(&done, vec![line])
+            .note("note: follow it with `shipline status` or in the pipeline console; the next pipeline execution promotes its own build to this stage again"));
+    }
     printer
         .confirm(&format!(
             "Move {stage} in {} from {from} back to {to}?",
@@ -40,6 +82,7 @@ pub async fn run(
         stage: stage.to_owned(),
         from,
         to,
+        execution: None,
     };
     let line = format!(
         "{}: moved {} from {} to {}",

@@ -87,11 +87,12 @@ pub async fn prepare(
         };
         super::validate::precheck(&body, &tag_keys, &options.rules, &source)?;
     }
-    let Some(region) = &aws.region else {
-        return Err(Failure::BadInput(
-            "no AWS region: pass --region, set AWS_REGION, or set a region in your AWS profile (nothing was sent to AWS)".into(),
-        ));
-    };
+    // `Aws::connect` refused a configuration without a region before any request.
+    let region = &aws.region;
+    if options.file.is_none() {
+        shipline_core::preflight::check_targets(config, region)
+            .map_err(|err| Failure::BadInput(err.to_string()))?;
+    }
     match &document {
         Some(document) => {
             let warnings = shipline_core::preflight::check(document, region)
@@ -112,7 +113,8 @@ pub async fn prepare(
         .staging_bucket
         .as_deref()
         .or(config.deploy.staging_bucket.as_deref());
-    let staged = Staging::new(&aws.sdk, region)
+    let account = aws.account().await?;
+    let staged = Staging::new(&aws.sdk, region, account)
         .upload(bucket, &aws.session.stack, &body)
         .await?;
     printer.note(&format!(
