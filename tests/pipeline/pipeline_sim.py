@@ -3,8 +3,9 @@
 cfn-lint checks the template's shape; this executes what the template carries: the inline
 buildspec in bash with the real AWS CLI, the inline Lambda code with CodePipeline job events,
 CodePipeline's stage walk with its variables and rollbacks, and EventBridge's rule matching.
-Everything AWS-side that moto implements (ECR, Secrets Manager) is moto_server; the rest is
-emulated here, rule by rule, from the AWS documentation named at each rule:
+Everything AWS-side that moto implements (ECR, Secrets Manager, ECS, Lambda, IAM roles) is
+moto_server; the rest is emulated here, rule by rule, from the AWS documentation named at each
+rule:
 
 CodeBuild (CodeBuild User Guide: "Build specification reference for CodeBuild", "Build phase
 transitions", "Environment variables in build environments"):
@@ -66,6 +67,15 @@ push is emulated: the scan of a pushed image completes (with scripted findings, 
 through moto's /moto-api/static/ecr/scan-finding-results) only when time passes, i.e. between a
 continuation and CodePipeline's next invocation of the gate. Before that moto answers
 ScanNotFoundException, as ECR can right after a push.
+
+ECS (ECS API Reference: UpdateService, DescribeServices `Deployment`): moto keeps clusters,
+services, task definitions and which revision a service runs (EcsShim says what is added).
+Each deployment completes (or, scripted, fails) only when time passes, as scans do.
+
+Lambda (Lambda Developer Guide: "Lambda function states"; API Reference: UpdateFunctionCode,
+PublishVersion): moto keeps the container-image functions stages deploy to, their code,
+versions and aliases (LambdaShim says what is added). An update of $LATEST is InProgress until
+time passes, then Successful (or, scripted, Failed).
 
 Every AWS API call the Lambda code makes to a service moto lacks (CodePipeline's job results,
 EventBridge PutEvents) is answered here after botocore validated it against the API model, plus
@@ -681,6 +691,179 @@ class Function:
 
 
 # --------------------------------------------------------------------------------------------
+# ECS: moto, plus the deployments moto does not start
+# --------------------------------------------------------------------------------------------
+
+
+class EcsShim:
+    """The delivery function's ECS: its calls go to moto_server, except two answered here to fill
+    moto 5.2.5's one gap the deploy-ecs action depends on: UpdateService with a new task
+    definition starts no deployment. Here it does, as DescribeServices reports deployments (ECS
+    API Reference, `Deployment`): a PRIMARY one of the new revision, rolloutState IN_PROGRESS and
+    no task running, the previous ones ACTIVE. When time passes (between a continuation and the
+    next invocation) it ends COMPLETED, the only deployment, its desired count running; or, for
+    a service in `fail` (one deployment each), FAILED as a circuit breaker without rollback
+    ends it: the service stays on the failed revision.
+
+    moto has no service deployments (no currentServiceDeployment, no Describe/List
+    ServiceDeployments), and none is added: the function follows the deployment through
+    DescribeServices alone, the path it takes while ECS has not named the service deployment
+    yet. A call to DescribeServiceDeployments would reach moto and fail the test loudly."""
+
+    def __init__(self, endpoint):
+        self.client = aws_client(endpoint, "ecs")
+        self.deployments = {}  # service ARN -> [Deployment], newest (PRIMARY) first
+        self.fail = set()  # service ARNs whose next deployment fails
+        self.serial = 0
+
+    def intercepts(self):
+        return {("ecs", "UpdateService"): self.update_service, ("ecs", "DescribeServices"): self.describe_services}
+
+    def _overlay(self, service):
+        if service["serviceArn"] in self.deployments:
+            service["deployments"] = copy.deepcopy(self.deployments[service["serviceArn"]])
+        return service
+
+    def describe_services(self, params):
+        answer = self.client.describe_services(**params)
+        answer.pop("ResponseMetadata", None)
+        for service in answer.get("services", []):
+            self._overlay(service)
+        return answer
+
+    def update_service(self, params):
+        answer = self.client.update_service(**params)
+        answer.pop("ResponseMetadata", None)
+        service = answer["service"]
+        if params.get("taskDefinition"):
+            previous = self.deployments.get(service["serviceArn"]) or copy.deepcopy(service.get("deployments", []))
+            for deployment in previous:
+                deployment["status"] = "ACTIVE"
+            self.serial += 1
+            now = datetime.datetime.now(datetime.timezone.utc)
+            primary = {
+                "id": f"ecs-svc/sim{self.serial:012d}",
+                "status": "PRIMARY",
+                "taskDefinition": service["taskDefinition"],
+                "desiredCount": service["desiredCount"],
+                "pendingCount": service["desiredCount"],
+                "runningCount": 0,
+                "failedTasks": 0,
+                "createdAt": now,
+                "updatedAt": now,
+                "rolloutState": "IN_PROGRESS",
+                "rolloutStateReason": "ECS deployment in progress.",
+            }
+            self.deployments[service["serviceArn"]] = [primary, *previous]
+        self._overlay(service)
+        return answer
+
+    def time_passes(self):
+        for arn, deployments in self.deployments.items():
+            primary = deployments[0]
+            if primary.get("rolloutState") != "IN_PROGRESS":
+                continue
+            if arn in self.fail:
+                self.fail.discard(arn)
+                primary.update(
+                    rolloutState="FAILED",
+                    rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
+                    failedTasks=primary["desiredCount"],
+                    pendingCount=0,
+                )
+            else:
+                primary.update(
+                    rolloutState="COMPLETED",
+                    rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+                    runningCount=primary["desiredCount"],
+                    pendingCount=0,
+                )
+                del deployments[1:]
+
+
+# --------------------------------------------------------------------------------------------
+# Lambda (the functions stages deploy to): moto, plus the update status moto does not keep
+# --------------------------------------------------------------------------------------------
+
+
+class LambdaShim:
+    """The delivery function's Lambda: its calls go to moto_server (image functions, their code,
+    versions and aliases), except four answered here to fill moto 5.2.5's gap the deploy-lambda
+    action depends on: moto finishes every UpdateFunctionCode at once (LastUpdateStatus always
+    Successful). Here, as "Lambda function states" describes, $LATEST reports LastUpdateStatus
+    InProgress after UpdateFunctionCode (PublishVersion meanwhile fails with
+    ResourceConflictException) until time passes (between a continuation and the next
+    invocation); then Successful, or, for a function in `fail` (one update each), Failed with
+    the reason given. After a failed update moto's $LATEST keeps the new image.
+
+    Left as moto has them, all of which the action copes with: no RevisionId (so the action
+    sends none; moto fails a request carrying one), CodeSha256 a hash of the ImageUri string,
+    a malformed Code.ResolvedImageUri, every version Active at once."""
+
+    def __init__(self, endpoint):
+        self.client = aws_client(endpoint, "lambda")
+        self.status = {}  # function name -> LastUpdateStatus fields of $LATEST while not Successful
+        self.fail = {}  # function name -> reason its next update fails with
+
+    def intercepts(self):
+        return {
+            ("lambda", "UpdateFunctionCode"): self.update_function_code,
+            ("lambda", "GetFunction"): self.get_function,
+            ("lambda", "GetFunctionConfiguration"): self.get_function_configuration,
+            ("lambda", "PublishVersion"): self.publish_version,
+        }
+
+    @staticmethod
+    def _name(function):
+        return function.rsplit(":", 1)[-1] if function.startswith("arn:") else function
+
+    def _overlay(self, params, config):
+        if params.get("Qualifier") in (None, "$LATEST"):
+            config.update(self.status.get(self._name(params["FunctionName"]), {}))
+        return config
+
+    def _busy(self, params, operation):
+        if self.status.get(self._name(params["FunctionName"]), {}).get("LastUpdateStatus") == "InProgress":
+            raise AwsError("ResourceConflictException", f"{operation}: an update is in progress", 409)
+
+    def update_function_code(self, params):
+        self._busy(params, "UpdateFunctionCode")
+        answer = self.client.update_function_code(**params)
+        answer.pop("ResponseMetadata", None)
+        status = {"LastUpdateStatus": "InProgress", "LastUpdateStatusReason": "The function is being updated."}
+        self.status[self._name(params["FunctionName"])] = status
+        return {**answer, **status}
+
+    def get_function(self, params):
+        answer = self.client.get_function(**params)
+        answer.pop("ResponseMetadata", None)
+        self._overlay(params, answer["Configuration"])
+        return answer
+
+    def get_function_configuration(self, params):
+        answer = self.client.get_function_configuration(**params)
+        answer.pop("ResponseMetadata", None)
+        return self._overlay(params, answer)
+
+    def publish_version(self, params):
+        self._busy(params, "PublishVersion")
+        return None  # moto publishes
+
+    def time_passes(self):
+        for name, status in list(self.status.items()):
+            if status.get("LastUpdateStatus") != "InProgress":
+                continue
+            if name in self.fail:
+                self.status[name] = {
+                    "LastUpdateStatus": "Failed",
+                    "LastUpdateStatusReason": self.fail.pop(name),
+                    "LastUpdateStatusReasonCode": "InvalidImage",
+                }
+            else:
+                del self.status[name]
+
+
+# --------------------------------------------------------------------------------------------
 # GitHub (the repository the Source action reads) and the webhook delivery
 # --------------------------------------------------------------------------------------------
 
@@ -915,6 +1098,8 @@ class Pipeline:
         self.current = None  # (execution, stage name) while a stage runs, for faults to look at
         self.inspector_findings = inspector_findings if inspector_findings is not None else {}
         self.functions = {}
+        self.ecs = EcsShim(endpoint)
+        self.lambdas = LambdaShim(endpoint)
         self.last_success = {}  # stage -> (namespaces, artifacts) of its last successful run
         self.executions = []
         self.validate()
@@ -1156,6 +1341,8 @@ class Pipeline:
             services = {
                 ("codepipeline", "PutJobSuccessResult"): self._job_success,
                 ("codepipeline", "PutJobFailureResult"): self._job_failure,
+                **self.ecs.intercepts(),
+                **self.lambdas.intercepts(),
             }
             self.functions[logical] = Function(self.stack, logical, self.endpoint, services, self.faults)
         return self.functions[logical]
@@ -1242,6 +1429,8 @@ class Pipeline:
             if params.get("continuationToken"):
                 continuation = params["continuationToken"]
                 self.ecr.time_passes()  # CodePipeline invokes again later; meanwhile ECR works
+                self.ecs.time_passes()  # ... and ECS
+                self.lambdas.time_passes()  # ... and Lambda
                 continue
             run.message = (params.get("executionDetails") or {}).get("summary", "")
             return dict(params.get("outputVariables") or {}), []

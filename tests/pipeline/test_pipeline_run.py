@@ -6,7 +6,11 @@ the scan gate and stage rollbacks. Everything is read from `shipline synth` outp
 Per configuration (default: webhook trigger + basic scan gate; connection trigger with file
 filters; Inspector gate; every option): run 1 promotes the built digest to every stage tag,
 run 2 moves them all, a stage that fails after moving its tag is rolled back to the previous
-digest, and the gate blocks an image with findings at the configured severity.
+digest, and the gate blocks an image with findings at the configured severity. Stages with an
+ECS target (ecs-deploy, all-options) deploy the promoted digest to services created in moto, and
+a failed ECS deployment rolls the stage (tag and service) back to the previous digest. The
+all-options staging stage deploys to a container-image Lambda function created in moto: its
+alias moves to a version running the promoted digest, and a failed update rolls it back.
 """
 
 import json
@@ -14,6 +18,8 @@ import os
 import pathlib
 import subprocess
 import sys
+import tomllib
+import types
 
 import pytest
 import requests
@@ -94,6 +100,213 @@ def assert_built(execution, ecr, commit):
 
 def stage_tags(ecr, stages):
     return {stage: ecr.digest(stage) for stage in stages}
+
+
+INITIAL_IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+
+
+class EcsTargets:
+    """The ECS services a configuration's `[stages.deploy.ecs]` tables name, created in moto
+    (with their IAM roles) before the pipeline runs: each runs a task definition whose container
+    runs INITIAL_IMAGE as the first pass role (task role) and the second (execution role)."""
+
+    def __init__(self, endpoint, config):
+        self.ecs = sim.aws_client(endpoint, "ecs")
+        iam = sim.aws_client(endpoint, "iam")
+        stages = tomllib.loads((ROOT / "tests/configs" / f"{config}.toml").read_text())["stages"]
+        self.targets = {s["name"]: s["deploy"]["ecs"] for s in stages if "ecs" in s.get("deploy", {})}
+        self.services = {}  # stage -> service ARN
+        self.clusters = {}
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
+        roles = {}
+        for stage, target in self.targets.items():
+            for role in target["pass_roles"]:
+                path, name = (
+                    ("/" + role.split(":role/", 1)[1]).rsplit("/", 1) if role.startswith("arn:") else ("", role)
+                )
+                if name not in roles:
+                    roles[name] = iam.create_role(RoleName=name, Path=path + "/", AssumeRolePolicyDocument=trust)[
+                        "Role"
+                    ]["Arn"]
+                assert roles[name] == f"arn:aws:iam::{sim.ACCOUNT}:role{path}/{name}"
+            cluster = target["cluster"].rsplit("/", 1)[-1]
+            service = target["service"].rsplit("/", 1)[-1]
+            self.ecs.create_cluster(clusterName=cluster)
+            definition = self.ecs.register_task_definition(
+                family=f"{service}-{stage}",
+                taskRoleArn=roles[target["pass_roles"][0].rsplit("/", 1)[-1]],
+                executionRoleArn=roles[target["pass_roles"][1].rsplit("/", 1)[-1]],
+                networkMode="awsvpc",
+                requiresCompatibilities=["FARGATE"],
+                cpu="256",
+                memory="512",
+                containerDefinitions=[
+                    {"name": target["container"], "image": INITIAL_IMAGE, "essential": True, "portMappings": []},
+                    {"name": "log-router", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"},
+                ],
+            )["taskDefinition"]["taskDefinitionArn"]
+            created = self.ecs.create_service(
+                cluster=cluster, serviceName=service, taskDefinition=definition, desiredCount=2, launchType="FARGATE"
+            )["service"]
+            self.services[stage], self.clusters[stage] = created["serviceArn"], cluster
+
+    def definition(self, stage):
+        """The task definition the stage's service runs."""
+        service = self.ecs.describe_services(cluster=self.clusters[stage], services=[self.services[stage]])
+        arn = service["services"][0]["taskDefinition"]
+        return self.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+
+    def image(self, stage):
+        container = self.targets[stage]["container"]
+        return next(c["image"] for c in self.definition(stage)["containerDefinitions"] if c["name"] == container)
+
+    def images(self):
+        return {stage: self.image(stage) for stage in self.targets}
+
+
+def settable(definition, container):
+    """A task definition without what a new revision necessarily changes (ARN, revision,
+    registration) and without `container`'s image: two revisions deployed by the action
+    must be equal in this."""
+    kept = {
+        k: v
+        for k, v in definition.items()
+        if k not in ("taskDefinitionArn", "revision", "registeredAt", "registeredBy")
+    }
+    kept = json.loads(json.dumps(kept, default=str))
+    for c in kept["containerDefinitions"]:
+        if c["name"] == container:
+            del c["image"]
+    return kept
+
+
+def assert_deployed(execution, targets, ecr, digest, before, record=None):
+    """Every target stage of `execution` ran Promote then Deploy: its service now runs
+    `<repository uri>@<digest>` in a new revision differing from `before[stage]` (the task
+    definition it ran) only in that image; the job took a start, an update and a watch
+    invocation and reported ECS_TASK_DEFINITION. `record`: the stage tag's digest seen when
+    each revision was registered."""
+    for stage, target in targets.targets.items():
+        actions = [a.action for a in execution.actions if a.stage == stage]
+        assert actions == ["Promote", "Deploy"], actions
+        deploy = execution.action(stage, "Deploy")
+        assert deploy.status == "Succeeded", deploy.message
+        now = targets.definition(stage)
+        assert targets.image(stage) == f"{ecr.uri}@{digest}"
+        assert now["revision"] > before[stage]["revision"]
+        assert settable(now, target["container"]) == settable(before[stage], target["container"])
+        kinds = [(kind, bool(params.get("continuationToken"))) for kind, params in deploy.jobs]
+        assert kinds == [("success", True), ("success", True), ("success", False)], kinds
+        assert deploy.jobs[-1][1]["outputVariables"]["ECS_TASK_DEFINITION"] == now["taskDefinitionArn"]
+        assert deploy.variables["ECS_TASK_DEFINITION"] == now["taskDefinitionArn"]
+        if record is not None:
+            assert record.get(now["taskDefinitionArn"]) == digest, "the tag moved before the revision was registered"
+
+
+def tag_when_registered(pipeline, ecr, targets):
+    """A pass-through fault recording, per registered revision, what the stage's tag held."""
+    seen, pending = {}, []
+
+    def register(params):
+        execution, stage = pipeline.current
+        pending.append(ecr.digest(stage))
+        return None
+
+    def answer_update(params):
+        seen[params["taskDefinition"]] = pending[-1]
+        return None
+
+    pipeline.faults[("ecs", "RegisterTaskDefinition")] = register
+    pipeline.faults[("ecs", "UpdateService")] = answer_update
+    return seen
+
+
+INITIAL_FUNCTION_IMAGE = f"{sim.ACCOUNT}.dkr.ecr.{sim.REGION}.amazonaws.com/bootstrap@sha256:{'0' * 64}"
+
+
+class LambdaTargets:
+    """The Lambda functions a configuration's `[stages.deploy.lambda]` tables name, created in
+    moto before the pipeline runs: container-image functions (PackageType Image) running
+    INITIAL_FUNCTION_IMAGE, published as a version, their alias on that version."""
+
+    def __init__(self, endpoint, config):
+        self.client = sim.aws_client(endpoint, "lambda")
+        stages = tomllib.loads((ROOT / "tests/configs" / f"{config}.toml").read_text())["stages"]
+        self.targets = {s["name"]: s["deploy"]["lambda"] for s in stages if "lambda" in s.get("deploy", {})}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        role = sim.aws_client(endpoint, "iam").create_role(
+            RoleName="sim-function-role", AssumeRolePolicyDocument=json.dumps(trust)
+        )["Role"]["Arn"]
+        for target in self.targets.values():
+            name = target["function"].rsplit(":", 1)[-1]
+            created = self.client.create_function(
+                FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": INITIAL_FUNCTION_IMAGE}
+            )
+            assert created["PackageType"] == "Image"
+            version = self.client.publish_version(FunctionName=name)["Version"]
+            self.client.create_alias(FunctionName=name, Name=target["alias"], FunctionVersion=version)
+
+    def version(self, stage):
+        """The version the stage's alias points at."""
+        target = self.targets[stage]
+        return self.client.get_alias(FunctionName=target["function"], Name=target["alias"])["FunctionVersion"]
+
+    def image(self, stage, qualifier=None):
+        """The image a version of the stage's function runs (default: its alias's version)."""
+        function = self.targets[stage]["function"]
+        return self.client.get_function(FunctionName=function, Qualifier=qualifier or self.version(stage))["Code"][
+            "ImageUri"
+        ]
+
+    def images(self):
+        return {stage: self.image(stage) for stage in self.targets}
+
+
+def assert_function_deployed(execution, targets, ecr, digest, before, record):
+    """Every Lambda target stage of `execution` ran Promote then Deploy: its alias moved from
+    version `before[stage]` to one running exactly `<repository uri>@<digest>`; the job took a
+    start and a finish invocation and reported LAMBDA_VERSION and LAMBDA_IMAGE. `record`: the
+    stage tag's digest seen when each UpdateFunctionCode was sent (see tag_when_updated)."""
+    pinned = f"{ecr.uri}@{digest}"
+    for stage in targets.targets:
+        actions = [a.action for a in execution.actions if a.stage == stage]
+        assert actions == ["Promote", "Deploy"], actions
+        deploy = execution.action(stage, "Deploy")
+        assert deploy.status == "Succeeded", deploy.message
+        version = targets.version(stage)
+        assert version != before[stage] and targets.image(stage) == pinned
+        kinds = [(kind, bool(params.get("continuationToken"))) for kind, params in deploy.jobs]
+        assert kinds == [("success", True), ("success", False)], kinds
+        expected = {"LAMBDA_VERSION": version, "LAMBDA_IMAGE": pinned}
+        assert deploy.jobs[-1][1]["outputVariables"] == expected
+        assert deploy.variables == expected
+        assert record.get((stage, pinned)) == digest, "the tag moved before the function was updated"
+
+
+def tag_when_updated(pipeline, ecr):
+    """A pass-through fault recording, per (stage, ImageUri) sent to UpdateFunctionCode, what
+    the stage's tag held then."""
+    seen = {}
+
+    def update(params):
+        execution, stage = pipeline.current
+        seen[(stage, params["ImageUri"])] = ecr.digest(stage)
+        return None
+
+    pipeline.faults[("lambda", "UpdateFunctionCode")] = update
+    return seen
 
 
 def report_time(label, executions):
@@ -354,6 +567,15 @@ def test_all_options_pipeline(endpoint, tmp_path):
     stack, ecr, github, pipeline = deploy(template, endpoint, tmp_path, "acme-corp/orders.api_v2", files)
     webhook = sim.Webhook(stack, endpoint, pipeline)
     stages = ["dev", "qa", "staging", "production"]
+    targets = EcsTargets(endpoint, "all-options")
+    assert list(targets.targets) == ["production"]
+    initial = {stage: targets.definition(stage) for stage in targets.targets}
+    registered = tag_when_registered(pipeline, ecr, targets)
+    functions = LambdaTargets(endpoint, "all-options")
+    assert list(functions.targets) == ["staging"]
+    assert functions.images() == {"staging": INITIAL_FUNCTION_IMAGE}
+    versions = {stage: functions.version(stage) for stage in functions.targets}
+    updated = tag_when_updated(pipeline, ecr)
 
     other, before = github.push("main", "not the configured branch")
     assert webhook.deliver(sim.github_push_delivery(github, other, before, webhook.secret))[1] == []
@@ -382,6 +604,8 @@ def test_all_options_pipeline(endpoint, tmp_path):
     assert run1.namespaces["ScanVariables"]["BLOCKING_FINDINGS"] == "3"
     assert [a.stage for a in run1.actions if a.provider == "Manual"] == ["Approve-qa", "Approve-production"]
     assert stage_tags(ecr, stages) == dict.fromkeys(stages, d1)
+    assert_deployed(run1, targets, ecr, d1, initial, registered)
+    assert_function_deployed(run1, functions, ecr, d1, versions, updated)
 
     c2, _ = github.push("release/2026", "second")
     ecr.findings[c2.id] = [(f"CVE-2026-01{i}", "HIGH") for i in range(4)]
@@ -390,5 +614,97 @@ def test_all_options_pipeline(endpoint, tmp_path):
     assert run2.status == "Failed" and run2.stages["Scan"] == "Failed"
     assert all(f"CVE-2026-01{i}" in run2.action("Scan").message for i in range(4))
     assert stage_tags(ecr, stages) == dict.fromkeys(stages, d1)
+    assert targets.images() == {"production": f"{ecr.uri}@{d1}"}  # the gate blocked: nothing deployed
+    assert functions.images() == {"staging": f"{ecr.uri}@{d1}"}
+
+    # Run 3: Lambda fails staging's update of the function: the stage fails (the alias still on
+    # run 1's version) and rolls back with run 1's variables: tag back to d1, and the function
+    # updated to d1 again, published, its alias moved to that version. Production never ran.
+    versions = {stage: functions.version(stage) for stage in functions.targets}
+    pipeline.lambdas.fail["orders-api-staging"] = "The image manifest is not supported."
+    aliased_at_failure = []  # the alias's version when the failure was reported
+    pipeline.faults[("codepipeline", "PutJobFailureResult")] = lambda params: aliased_at_failure.append(
+        functions.version("staging")
+    )
+    c3, _ = github.push("release/2026", "third")
+    _, (run3,) = webhook.deliver(sim.github_push_delivery(github, c3, c2.id, webhook.secret))
+    del pipeline.faults[("codepipeline", "PutJobFailureResult")]
+    assert aliased_at_failure == [versions["staging"]]
+    d3 = assert_built(run3, ecr, c3)
+    assert pipeline.lambdas.fail == {}, "the staging update never ran"
+    assert run3.status == "Failed" and run3.stages["staging"] == "Failed" and "production" not in run3.stages
+    failed = run3.action("staging", "Deploy")
+    assert [kind for kind, _ in failed.jobs] == ["success", "failure"], failed.jobs
+    assert "The image manifest is not supported" in failed.message and "InvalidImage" in failed.message
+    assert "rolls back to the previous digest" in failed.message, failed.message
+    assert updated[("staging", f"{ecr.uri}@{d3}")] == d3  # it had moved the tag first
+    (rollback,) = run3.rollbacks
+    assert rollback.status == "Succeeded", rollback.failure()
+    assert d1 in rollback.action("staging", "Deploy").configuration["UserParameters"]
+    assert stage_tags(ecr, stages) == {"dev": d3, "qa": d3, "staging": d1, "production": d1}
+    assert_function_deployed(rollback, functions, ecr, d1, versions, updated)
+    assert targets.images() == {"production": f"{ecr.uri}@{d1}"}
 
     report_time("all options", pipeline.executions)
+
+
+# ------------------------------------------------------------------------------------------------
+# Stages that deploy to ECS (tests/configs/ecs-deploy.toml)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_ecs_deploy_stages_run_the_promoted_digest(endpoint, tmp_path):
+    template = synth("ecs-deploy")
+    stack, ecr, github, pipeline = deploy(template, endpoint, tmp_path, "acme/orders")
+    targets = EcsTargets(endpoint, "ecs-deploy")
+    assert sorted(targets.targets) == ["production", "staging"]
+    registered = tag_when_registered(pipeline, ecr, targets)
+    stages = ["dev", "staging", "production"]
+
+    # Run 1: each target service moves from the initial image to the built digest, after its tag.
+    before = {stage: targets.definition(stage) for stage in targets.targets}
+    assert targets.images() == dict.fromkeys(targets.targets, INITIAL_IMAGE)
+    c1, _ = github.push("main", "first release")
+    run1 = pipeline.start_pipeline_execution()
+    assert run1.status == "Succeeded", run1.failure()
+    d1 = assert_built(run1, ecr, c1)
+    assert stage_tags(ecr, stages) == dict.fromkeys(stages, d1)
+    assert_deployed(run1, targets, ecr, d1, before, registered)
+    assert [a.action for a in run1.actions if a.stage == "dev"] == ["Promote"]  # no target: no Deploy
+
+    # Run 2: a new commit, a new revision of each service, again differing only in the image.
+    before = {stage: targets.definition(stage) for stage in targets.targets}
+    c2, _ = github.push("main", "second release")
+    run2 = pipeline.start_pipeline_execution()
+    assert run2.status == "Succeeded", run2.failure()
+    d2 = assert_built(run2, ecr, c2)
+    assert d2 != d1 and stage_tags(ecr, stages) == dict.fromkeys(stages, d2)
+    assert_deployed(run2, targets, ecr, d2, before, registered)
+
+    # Run 3: production's ECS deployment fails (circuit breaker, no ECS rollback: the service
+    # stays on the failed revision). The stage fails and rolls back with run 2's variables: the
+    # tag moves back to d2 and a revision running d2 is deployed; staging keeps d3.
+    before = {stage: targets.definition(stage) for stage in targets.targets}
+    pipeline.ecs.fail.add(targets.services["production"])
+    c3, _ = github.push("main", "third release")
+    run3 = pipeline.start_pipeline_execution()
+    d3 = assert_built(run3, ecr, c3)
+    assert pipeline.ecs.fail == set(), "the production deployment never ran"
+    assert run3.status == "Failed" and run3.stages["production"] == "Failed"
+    assert run3.stages["staging"] == "Succeeded"
+    failed = run3.action("production", "Deploy")
+    assert "failed" in failed.message and "circuit breaker" in failed.message, failed.message
+    assert "rolls back to the previous digest" in failed.message
+    assert [kind for kind, _ in failed.jobs] == ["success", "success", "failure"]
+    failed_revision = failed.jobs[1][1]["continuationToken"]
+    assert registered[json.loads(failed_revision)["taskDefinition"]] == d3  # it had moved the tag first
+    (rollback,) = run3.rollbacks
+    assert rollback.status == "Succeeded", rollback.failure()
+    assert d2 in rollback.action("production", "Deploy").configuration["UserParameters"]
+    assert stage_tags(ecr, stages) == {"dev": d3, "staging": d3, "production": d2}
+    assert targets.images() == {"staging": f"{ecr.uri}@{d3}", "production": f"{ecr.uri}@{d2}"}
+    rollback_targets = types.SimpleNamespace(targets={"production": targets.targets["production"]})
+    rollback_targets.definition, rollback_targets.image = targets.definition, targets.image
+    assert_deployed(rollback, rollback_targets, ecr, d2, before, registered)
+
+    report_time("ECS deploy targets", pipeline.executions)

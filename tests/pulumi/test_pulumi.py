@@ -58,7 +58,7 @@ MAPPING = {
         ],
     ),
     "AWS::S3::BucketPolicy": ("aws:s3:BucketPolicy", []),
-    "AWS::ECR::Repository": ("aws:ecr:Repository", ["aws:ecr:LifecyclePolicy"]),
+    "AWS::ECR::Repository": ("aws:ecr:Repository", ["aws:ecr:LifecyclePolicy", "aws:ecr:RepositoryPolicy"]),
     "AWS::Logs::LogGroup": ("aws:cloudwatch:LogGroup", []),
     "AWS::IAM::Role": ("aws:iam:Role", []),
     "AWS::Lambda::Function": ("aws:lambda:Function", []),
@@ -85,6 +85,7 @@ LINKS = {
     "aws:s3:BucketOwnershipControls": ("bucket", "bucket"),
     "aws:s3:BucketLifecycleConfiguration": ("bucket", "bucket"),
     "aws:ecr:LifecyclePolicy": ("repository", "name"),
+    "aws:ecr:RepositoryPolicy": ("repository", "name"),
     "aws:sns:TopicSubscription": ("topic", "arn"),
     "aws:cloudwatch:EventTarget": ("rule", "name"),
     "aws:secretsmanager:SecretVersion": ("secretId", "arn"),
@@ -1102,19 +1103,28 @@ POLICIES = {
             {"trust policy": p.get("AssumeRolePolicyDocument")}
             | {f"policy {x['PolicyName']}": x["PolicyDocument"] for x in p.get("Policies", [])}
         ),
-        lambda i: (
+        lambda i, c: (
             {"trust policy": i.get("assumeRolePolicy")}
             | {f"policy {x.get('name')}": x.get("policy") for x in i.get("inlinePolicies") or []}
         ),
     ),
-    "AWS::KMS::Key": (lambda p: {"key policy": p.get("KeyPolicy")}, lambda i: {"key policy": i.get("policy")}),
+    "AWS::KMS::Key": (lambda p: {"key policy": p.get("KeyPolicy")}, lambda i, c: {"key policy": i.get("policy")}),
     "AWS::S3::BucketPolicy": (
         lambda p: {"bucket policy": p.get("PolicyDocument")},
-        lambda i: {"bucket policy": i.get("policy")},
+        lambda i, c: {"bucket policy": i.get("policy")},
+    ),
+    # Only when stages deploy to Lambda functions (Lambda pulls their images).
+    "AWS::ECR::Repository": (
+        lambda p: {"repository policy": p["RepositoryPolicyText"]} if "RepositoryPolicyText" in p else {},
+        lambda i, c: (
+            {"repository policy": one(c, "aws:ecr:RepositoryPolicy").get("policy")}
+            if c.get("aws:ecr:RepositoryPolicy")
+            else {}
+        ),
     ),
     "AWS::SNS::TopicPolicy": (
         lambda p: {"topic policy": p.get("PolicyDocument")},
-        lambda i: {"topic policy": i.get("policy")},
+        lambda i, c: {"topic policy": i.get("policy")},
     ),
 }
 
@@ -1189,7 +1199,7 @@ def equivalence(template, dump):
         cfn_facts, pulumi_facts = FACTS[kind]
         diffs += eq.compare(label, eq.prune(cfn_facts(props)), eq.prune(pulumi_facts(inputs, companions)))
         if kind in POLICIES:
-            expected, got = POLICIES[kind][0](props), POLICIES[kind][1](inputs)
+            expected, got = POLICIES[kind][0](props), POLICIES[kind][1](inputs, companions)
             for name in sorted(set(expected) | set(got)):
                 if name not in got:
                     diffs.append(f"{label} {name}: missing in Pulumi")

@@ -34,19 +34,23 @@ def deployed_sources():
 
 
 CONFIG = pathlib.Path(__file__).resolve().parents[1] / "configs/all-options.toml"
+# The parts the template appends to promotion.py, in its order, when stages deploy to them.
+DEPLOY_PARTS = ("deploy_common.py", "ecs_deploy.py", "lambda_deploy.py")
 
 
 def load_lambda(name):
     """A fresh copy of an embedded Lambda module (fresh client and secret caches): the code
-    exactly as deployed (all-options.toml, whose production stage deploys to ECS) when
-    SHIPLINE_BIN is set (the test command sets it), else the files composed the same way."""
+    exactly as deployed (all-options.toml, whose production stage deploys to ECS and to a Lambda
+    function) when SHIPLINE_BIN is set (the test command sets it), else the files composed the
+    same way."""
     sources = deployed_sources()
     module = types.ModuleType(name)
     if sources is None:
-        # As the template composes it for a pipeline with an ECS target (all-options.toml).
+        # As the template composes it for a pipeline with ECS and Lambda targets (all-options.toml).
         text = (LAMBDAS / f"{name}.py").read_text()
         if name == "promotion":
-            text += "\n\n" + (LAMBDAS / "ecs_deploy.py").read_text()
+            for part in DEPLOY_PARTS:
+                text += "\n\n" + (LAMBDAS / part).read_text()
         exec(compile(text, str(LAMBDAS / f"{name}.py"), "exec"), module.__dict__)
         return module
     exec(compile(sources[name], f"<{FUNCTIONS[name]} ZipFile>", "exec"), module.__dict__)

@@ -308,7 +308,10 @@ def test_each_ecr_call_failing_ends_in_one_failure_result(promotion, aws, caplog
     result = promotion.handler(job_event(built), None)
     kind, report = promotion.pipeline_stub.only()
     assert kind == "failure" and result["status"] == "failed"
-    assert report["failureDetails"]["message"].startswith("AWS call failed")
+    message = report["failureDetails"]["message"]
+    assert message.startswith("AWS call failed")
+    # A refusal of the function's own permissions says how the grants are fixed; others do not.
+    assert ("run `shipline deploy`" in message) == (error == "AccessDeniedException"), message
     assert SECRET not in caplog.text
 
 

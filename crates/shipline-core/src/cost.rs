@@ -97,7 +97,8 @@ pub struct Usage {
     pub scan_wait_minutes: f64,
     /// Build log written per build minute, MB.
     pub log_mb_per_build_minute: f64,
-    /// Minutes one ECS deployment takes (stages with a `[stages.deploy.ecs]` target).
+    /// Minutes one deployment takes (stages with a `[stages.deploy]` target: an ECS service
+    /// or a Lambda function).
     pub deploy_minutes: f64,
 }
 
@@ -195,12 +196,12 @@ fn pipeline_lines(config: &Config, usage: &Usage) -> Vec<Line> {
     let targets = config
         .promotion_stages()
         .iter()
-        .filter(|s| s.ecs.is_some())
+        .filter(|s| s.deploys())
         .count() as f64;
     let deploy = usage.deploy_minutes.ceil().max(1.0);
     let per_run = 1.0 + build + scan + stages + targets * deploy;
     let deploys = if targets > 0.0 {
-        format!(" + {targets} ECS deploys × {deploy}")
+        format!(" + {targets} deploys × {deploy}")
     } else {
         String::new()
     };
@@ -378,7 +379,7 @@ mod tests {
         let l = find(&e, "CodePipeline V2 action time");
         // source 1 + build 5 + scan 2 + 1 promotion + 1 deploy × 10, per run.
         assert_eq!(l.quantity, 100.0 * 19.0);
-        assert!(l.basis.contains("1 ECS deploys × 10"), "{}", l.basis);
+        assert!(l.basis.contains("1 deploys × 10"), "{}", l.basis);
         let plain = estimate(&config("[[stages]]\nname = \"prod\"\n"), &Usage::default());
         assert_eq!(
             find(&plain, "CodePipeline V2 action time").quantity,

@@ -56,8 +56,8 @@ struct Model<'a> {
     template: Value,
 }
 
-/// The ECS service a promotion stage deploys to: its `Deploy` action's parameters (a
-/// `Fn::Sub` pattern whose JSON carries the names as written).
+/// The ECS service or Lambda function a promotion stage deploys to: its `Deploy` action's
+/// parameters (a `Fn::Sub` pattern whose JSON carries the names as written).
 fn stage_target(stage: &Value) -> Option<Target> {
     let action = stage["Actions"]
         .as_array()?
@@ -66,11 +66,18 @@ fn stage_target(stage: &Value) -> Option<Target> {
     let pattern = action["Configuration"]["UserParameters"]["Fn::Sub"].as_str()?;
     let parameters: Value = serde_json::from_str(pattern).ok()?;
     let text = |key: &str| parameters[key].as_str().map(str::to_owned);
-    Some(Target {
-        cluster: text("cluster")?,
-        service: text("service")?,
-        container: text("container")?,
-    })
+    match parameters["action"].as_str()? {
+        "deploy-ecs" => Some(Target::Ecs {
+            cluster: text("cluster")?,
+            service: text("service")?,
+            container: text("container")?,
+        }),
+        "deploy-lambda" => Some(Target::Lambda {
+            function: text("function")?,
+            alias: text("alias"),
+        }),
+        _ => None,
+    }
 }
 
 /// One pipeline stage as the docs describe it.
@@ -78,15 +85,75 @@ struct Step {
     name: String,
     kind: Kind,
     rolls_back: bool,
-    /// The ECS service the stage deploys its digest to, if it has a Deploy action.
+    /// Where the stage deploys its digest, if it has a Deploy action.
     target: Option<Target>,
 }
 
 /// A stage's deploy target, read from its Deploy action's parameters.
-struct Target {
-    cluster: String,
-    service: String,
-    container: String,
+enum Target {
+    Ecs {
+        cluster: String,
+        service: String,
+        container: String,
+    },
+    Lambda {
+        function: String,
+        alias: Option<String>,
+    },
+}
+
+impl Target {
+    /// `ECS orders-web` / `Lambda orders-api`.
+    fn short(&self) -> String {
+        match self {
+            Target::Ecs { service, .. } => format!("ECS {service}"),
+            Target::Lambda { function, .. } => format!("Lambda {function}"),
+        }
+    }
+
+    /// The lines of its flowchart node.
+    fn node_lines(&self) -> Vec<String> {
+        match self {
+            Target::Ecs {
+                cluster,
+                service,
+                container,
+            } => vec![
+                format!("ECS service {service}"),
+                format!("cluster {cluster}"),
+                format!("container {container}"),
+            ],
+            Target::Lambda { function, alias } => {
+                let mut lines = vec![format!("Lambda function {function}")];
+                lines.extend(alias.as_ref().map(|a| format!("alias {a}")));
+                lines
+            }
+        }
+    }
+
+    /// What the Deploy action does, for the stages table.
+    fn does(&self) -> String {
+        match self {
+            Target::Ecs {
+                cluster,
+                service,
+                container,
+            } => format!(
+                "deploys that digest to the ECS service {} in cluster {} (container {}) with the service's own deployment strategy, and waits until ECS finishes; a deployment ECS fails or rolls back fails the stage",
+                code(service),
+                code(cluster),
+                code(container)
+            ),
+            Target::Lambda { function, alias } => format!(
+                "sets the Lambda function {}'s image to that digest, waits for the update, publishes a version{}; a failed update fails the stage",
+                code(function),
+                alias
+                    .as_ref()
+                    .map(|a| format!(" and moves the alias {} to it", code(a)))
+                    .unwrap_or_default()
+            ),
+        }
+    }
 }
 
 enum Kind {
@@ -421,7 +488,7 @@ fn pipeline_nodes(chart: &mut Chart, m: &Model, steps: &[Step]) {
         let deploys = step
             .target
             .as_ref()
-            .map(|t| format!("deploy to ECS {}", t.service))
+            .map(|t| format!("deploy to {}", t.short()))
             .unwrap_or_default();
         let mut label = vec![step.name.as_str()];
         label.extend(details.iter().map(String::as_str));
@@ -470,18 +537,18 @@ fn image_nodes(chart: &mut Chart, m: &Model, steps: &[Step]) {
     chart.end();
 }
 
-/// The ECS services the stages deploy to (existing services, not in the stack).
+/// The services and functions the stages deploy to (existing, not in the stack).
 fn target_nodes(chart: &mut Chart, steps: &[Step]) {
     if steps.iter().all(|s| s.target.is_none()) {
         return;
     }
-    chart.subgraph("services", "ECS services (existing)", "TB");
+    chart.subgraph("targets", "Deploy targets (existing)", "TB");
     for (i, step) in steps.iter().enumerate() {
         if let Some(target) = &step.target {
-            let cluster = format!("cluster {}", target.cluster);
-            let container = format!("container {}", target.container);
-            let id = format!("ecs{i}");
-            chart.node(&id, "[", &[&target.service, &cluster, &container], "]");
+            let lines = target.node_lines();
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let id = format!("target{i}");
+            chart.node(&id, "[", &lines, "]");
             chart.edge(&step_id(step, i), "-->", "deploy digest", &id);
         }
     }
@@ -631,14 +698,11 @@ fn stages(doc: &mut Doc, m: &Model, steps: &[Step]) {
                 Kind::Other(provider) => format!("{provider} action"),
             };
             let does = match &step.target {
-                Some(t) => format!(
-                    "{does}; then deploys that digest to the ECS service {} in cluster {} (container {}) with the service's own deployment strategy, and waits until ECS finishes; a deployment ECS fails or rolls back fails the stage",
-                    code(&t.service), code(&t.cluster), code(&t.container)
-                ),
+                Some(t) => format!("{does}; then {}", t.does()),
                 None => does,
             };
             let on_failure = match (&step.kind, step.rolls_back) {
-                (_, true) if step.target.is_some() => "rolls back: the tag returns to the image of the stage's last successful execution, which is deployed to the service again",
+                (_, true) if step.target.is_some() => "rolls back: the tag returns to the image of the stage's last successful execution, which is deployed to the target again",
                 (_, true) => "rolls back to the image of the stage's last successful execution",
                 (Kind::Approval, false) => "rejection stops the execution (no rollback)",
                 _ => "the execution stops",
@@ -1110,6 +1174,18 @@ fn manual_steps(doc: &mut Doc, m: &Model) {
             )
         })
         .collect();
+    let functions: Vec<String> = config
+        .promotion_stages()
+        .iter()
+        .filter_map(|s| s.lambda.as_ref())
+        .map(|t| code(t.function_name()))
+        .collect();
+    if !functions.is_empty() {
+        steps.push(format!(
+            "**Check the Lambda functions** {}: each must be a container-image function (`PackageType: Image`) in this account and region, built for x86_64 like the pipeline's image, with its alias created; the repository policy already lets Lambda pull the image for them.",
+            functions.join(", ")
+        ));
+    }
     if !targets.is_empty() {
         steps.push(format!(
             "**Let the ECS services pull the image** — {}: each task definition's execution role needs `ecr:GetAuthorizationToken` (on `*`) and `ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer` on the repository (the AWS managed policy `AmazonECSTaskExecutionRolePolicy` has them). List the task and execution roles in `pass_roles`. Each stage's first deploy needs a successful earlier run of that stage for its automatic rollback to have an image to return to.",

@@ -17,12 +17,20 @@ pub enum PreflightError {
     Placeholder,
     /// The region lacks a resource type the template uses (or shipline cannot tell).
     Region(RegionError),
-    /// A stage's ECS target is written as an ARN in another region than the stack's: the
-    /// delivery function deploys in its own region, where that service does not exist.
+    /// A stage's target (ECS service, Lambda function) is written as an ARN in another region
+    /// than the stack's: the delivery function deploys in its own region, where it does not
+    /// exist.
     TargetElsewhere {
         stage: String,
         target_region: String,
         region: String,
+    },
+    /// A stage's target is written as an ARN in another account than the one deploying:
+    /// cross-account deploys are not supported (the grants name the stack's own account).
+    TargetInAnotherAccount {
+        stage: String,
+        target_account: String,
+        account: String,
     },
 }
 
@@ -53,7 +61,15 @@ impl fmt::Display for PreflightError {
                 region,
             } => write!(
                 f,
-                "stage {stage:?} deploys to an ECS service in {target_region}, but the stack goes to {region}: a stage deploys only in the stack's region; deploy the stack to {target_region}, or point `[stages.deploy.ecs]` at a service in {region} (nothing was sent to AWS)"
+                "stage {stage:?} deploys to a target in {target_region}, but the stack goes to {region}: a stage deploys only in the stack's region; deploy the stack to {target_region}, or point `[stages.deploy]` at a target in {region} (nothing was sent to AWS)"
+            ),
+            PreflightError::TargetInAnotherAccount {
+                stage,
+                target_account,
+                account,
+            } => write!(
+                f,
+                "stage {stage:?} deploys to a target in account {target_account}, but you are deploying to account {account}: a stage deploys only in the stack's own account (cross-account deploys are not supported yet); use that account's credentials, or point `[stages.deploy]` at a target in {account} (nothing was changed)"
             ),
         }
     }
@@ -74,16 +90,51 @@ fn avoided_by(resource_type: &str) -> Option<&'static str> {
     }
 }
 
-/// Refuses a config whose ECS targets name (by ARN) another region than `region`.
-pub fn check_targets(config: &Config, region: &str) -> Result<(), PreflightError> {
+/// The ARNs a config's deploy targets are written as (stage name, ARN); names are not listed.
+pub fn target_arns(config: &Config) -> Vec<(String, String)> {
+    let mut arns = Vec::new();
     for stage in config.promotion_stages() {
-        if let Some(target_region) = stage.ecs.as_ref().and_then(|t| t.arn_region())
-            && target_region != region
-        {
+        let written = match (&stage.ecs, &stage.lambda) {
+            (Some(ecs), _) => vec![ecs.cluster.clone(), ecs.service.clone()],
+            (_, Some(lambda)) => vec![lambda.function.clone()],
+            _ => Vec::new(),
+        };
+        arns.extend(
+            written
+                .into_iter()
+                .filter(|w| w.starts_with("arn:"))
+                .map(|arn| (stage.name.clone(), arn)),
+        );
+    }
+    arns
+}
+
+/// Refuses a config whose deploy targets name (by ARN) another region than `region`, or,
+/// when `account` is known, another account.
+pub fn check_targets(
+    config: &Config,
+    region: &str,
+    account: Option<&str>,
+) -> Result<(), PreflightError> {
+    for (stage, arn) in target_arns(config) {
+        // arn:<partition>:<service>:<region>:<account>:<resource>
+        let mut parts = arn.split(':').skip(3);
+        let (target_region, target_account) =
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        if target_region != region {
             return Err(PreflightError::TargetElsewhere {
-                stage: stage.name.clone(),
+                stage,
                 target_region: target_region.to_owned(),
                 region: region.to_owned(),
+            });
+        }
+        if let Some(account) = account
+            && target_account != account
+        {
+            return Err(PreflightError::TargetInAnotherAccount {
+                stage,
+                target_account: target_account.to_owned(),
+                account: account.to_owned(),
             });
         }
     }
@@ -154,7 +205,7 @@ mod tests {
     const ORDERS: &str = "[source]\nrepository = \"acme/orders\"\n";
 
     #[test]
-    fn an_ecs_target_in_another_region_is_refused() {
+    fn a_target_arn_in_another_region_or_account_is_refused() {
         let config = |cluster: &str| {
             Config::parse(
                 "t.toml",
@@ -163,15 +214,28 @@ mod tests {
             .unwrap()
         };
         let arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/main";
-        let err = check_targets(&config(arn), "us-east-1").unwrap_err();
+        let err = check_targets(&config(arn), "us-east-1", None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("deploys to a target in eu-west-1, but the stack goes to us-east-1"),
+            "{err}"
+        );
+        assert_eq!(check_targets(&config(arn), "eu-west-1", None), Ok(()));
+        assert_eq!(
+            check_targets(&config(arn), "eu-west-1", Some("123456789012")),
+            Ok(())
+        );
+        let err = check_targets(&config(arn), "eu-west-1", Some("210987654321")).unwrap_err();
         assert!(
             err.to_string().contains(
-                "deploys to an ECS service in eu-west-1, but the stack goes to us-east-1"
+                "deploys to a target in account 123456789012, but you are deploying to account 210987654321"
             ),
             "{err}"
         );
-        assert_eq!(check_targets(&config(arn), "eu-west-1"), Ok(()));
-        assert_eq!(check_targets(&config("main"), "us-east-1"), Ok(()));
+        assert_eq!(
+            check_targets(&config("main"), "us-east-1", Some("210987654321")),
+            Ok(())
+        );
     }
 
     #[test]

@@ -530,3 +530,82 @@ fn ecs_grants_name_the_target_services_and_roles_only() {
         "{actions:?}"
     );
 }
+
+const LAMBDA_STAGE: &str = r#"
+[[stages]]
+name = "production"
+
+[stages.deploy.lambda]
+function = "orders-api"
+alias = "live"
+"#;
+
+#[test]
+fn a_stage_with_a_lambda_target_publishes_the_promoted_digest_and_moves_the_alias() {
+    let t = synth_toml(&format!(
+        "[source]\nrepository = \"acme/orders\"\n{LAMBDA_STAGE}"
+    ));
+    let actions = stage(&t, "production")["Actions"].as_array().unwrap();
+    assert_eq!(
+        actions
+            .iter()
+            .map(|a| (a["Name"].as_str().unwrap(), a["RunOrder"].as_u64().unwrap()))
+            .collect::<Vec<_>>(),
+        [("Promote", 1), ("Deploy", 2)]
+    );
+    let pattern = actions[1]["Configuration"]["UserParameters"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(pattern).unwrap(),
+        json!({
+            "action": "deploy-lambda",
+            "image": "${ImageRepository.RepositoryUri}",
+            "digest": "#{BuildVariables.IMAGE_DIGEST}",
+            "function": "orders-api",
+            "alias": "live",
+            "wait_seconds": 1800,
+        })
+    );
+    // The delivery function carries the Lambda part of its code, not the ECS part.
+    let code = t["Resources"]["PromotionFunction"]["Properties"]["Code"]["ZipFile"].clone();
+    let code = code.as_str().unwrap();
+    assert!(code.contains("ACTIONS[\"deploy-lambda\"]"));
+    assert!(!code.contains("ACTIONS[\"deploy-ecs\"]"));
+}
+
+#[test]
+fn lambda_grants_and_the_repository_policy_name_the_target_function_only() {
+    let t = synth_toml(&format!(
+        "[source]\nrepository = \"acme/orders\"\n{LAMBDA_STAGE}"
+    ));
+    let function = json!({ "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:orders-api" });
+    let versions = json!({ "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:orders-api:*" });
+    let deploy = role_statements(&t, "PromotionRole")
+        .into_iter()
+        .find(|s| s["Sid"] == "DeployToLambdaFunctions")
+        .expect("a Lambda deploy grant")
+        .clone();
+    assert_eq!(deploy["Resource"], json!([function, versions]));
+    let policy = &only(&t, "AWS::ECR::Repository")["Properties"]["RepositoryPolicyText"];
+    assert_eq!(
+        policy["Statement"][0]["Principal"],
+        json!({ "Service": "lambda.amazonaws.com" })
+    );
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["ArnLike"]["aws:sourceArn"],
+        json!([function, versions])
+    );
+    // Without a Lambda target: no repository policy and no Lambda grant.
+    let plain = synth_toml("[source]\nrepository = \"acme/orders\"\n");
+    assert!(
+        only(&plain, "AWS::ECR::Repository")["Properties"]
+            .get("RepositoryPolicyText")
+            .is_none()
+    );
+    assert!(
+        role_statements(&plain, "PromotionRole")
+            .iter()
+            .all(|s| s["Sid"] != "DeployToLambdaFunctions")
+    );
+}

@@ -45,7 +45,7 @@ pub struct UsageArgs {
     /// Build log written per build minute, MB.
     #[arg(long, default_value_t = 1.0, value_name = "MB")]
     pub log_mb_per_build_minute: f64,
-    /// Minutes one ECS deployment takes (stages with an ECS target).
+    /// Minutes one deployment takes (stages with an ECS or Lambda target).
     #[arg(long, default_value_t = 10.0, value_name = "M")]
     pub deploy_minutes: f64,
 }

@@ -18,7 +18,7 @@ use aws_sdk_codepipeline::types::{
 };
 use aws_sdk_ecr::types::ImageIdentifier;
 use serde::Serialize;
-use shipline_core::pipeline::PROMOTE_ACTION;
+use shipline_core::pipeline::{DEPLOY_ACTION, PROMOTE_ACTION};
 
 use crate::cloudformation::error::DeployError;
 use crate::metrics::{self, DeliveryMetrics, Run, StageRun};
@@ -46,6 +46,9 @@ pub struct Delivery {
     pub ecr: aws_sdk_ecr::Client,
     pub pipeline_name: String,
     pub repository: String,
+    /// The stages with a deploy target (a `Deploy` action after `Promote`): a promotion there
+    /// counts only when the same execution's deploy succeeded too.
+    pub deploying_stages: Vec<String>,
 }
 
 /// One recent execution.
@@ -302,19 +305,32 @@ impl Delivery {
     }
 
     /// The digests successfully promoted to `stage`, newest first.
-    fn promoted(history: &[ActionExecutionDetail], stage: &str) -> Vec<String> {
-        Self::promotions(history, stage)
+    fn promoted(&self, history: &[ActionExecutionDetail], stage: &str) -> Vec<String> {
+        self.promotions(history, stage)
             .into_iter()
             .map(|(digest, _)| digest)
             .collect()
     }
 
-    /// The successful promotions to `stage`, newest first: (digest, pipeline execution id).
-    fn promotions(history: &[ActionExecutionDetail], stage: &str) -> Vec<(String, String)> {
+    /// The successful promotions to `stage`, newest first: (digest, pipeline execution id). In
+    /// a stage with a deploy target, a promotion whose deploy did not succeed is not one: the
+    /// stage failed there (and CodePipeline rolls back only to an execution that succeeded in
+    /// the stage: CodePipeline User Guide, "Configure stage rollback").
+    fn promotions(&self, history: &[ActionExecutionDetail], stage: &str) -> Vec<(String, String)> {
+        let deploys = self.deploying_stages.iter().any(|s| s == stage);
+        let deployed = |execution: Option<&str>| {
+            history.iter().any(|a| {
+                a.pipeline_execution_id() == execution
+                    && a.stage_name() == Some(stage)
+                    && a.action_name() == Some(DEPLOY_ACTION)
+                    && a.status() == Some(&ActionExecutionStatus::Succeeded)
+            })
+        };
         history
             .iter()
             .filter(|a| a.stage_name() == Some(stage) && a.action_name() == Some(PROMOTE_ACTION))
             .filter(|a| a.status() == Some(&ActionExecutionStatus::Succeeded))
+            .filter(|a| !deploys || deployed(a.pipeline_execution_id()))
             .filter_map(|a| {
                 let parameters = a.input()?.resolved_configuration()?.get("UserParameters")?;
                 let parsed: serde_json::Value = serde_json::from_str(parameters).ok()?;
@@ -473,7 +489,8 @@ impl Delivery {
         let mut scans: HashMap<String, Scan> = HashMap::new();
         for stage in stages {
             let current = self.tagged(stage).await?;
-            let previous = Self::promoted(&history.actions, stage)
+            let previous = self
+                .promoted(&history.actions, stage)
                 .into_iter()
                 .find(|digest| Some(digest) != current.as_ref());
             let scan = match &current {
@@ -511,9 +528,17 @@ impl Delivery {
             )));
         };
         let history = self.action_history().await?;
-        let Some((previous, execution)) = Self::promotions(&history, stage)
+        // A stage that deploys rolls back through RollbackStage, which refuses an execution of
+        // the rollback type as its target (CodePipeline User Guide, "Configure stage rollback").
+        let rollbacks = if self.deploying_stages.iter().any(|s| s == stage) {
+            self.rollback_executions().await?
+        } else {
+            Vec::new()
+        };
+        let Some((previous, execution)) = self
+            .promotions(&history, stage)
             .into_iter()
-            .find(|(d, _)| *d != current)
+            .find(|(d, execution)| *d != current && !rollbacks.contains(execution))
         else {
             return Err(DeployError::Refused(format!(
                 "no earlier successful promotion to {stage} in the pipeline's recent history; nothing to roll back to"
@@ -526,10 +551,47 @@ impl Delivery {
         })
     }
 
+    /// The ids of the recent executions that were stage rollbacks (one page, 100).
+    async fn rollback_executions(&self) -> Result<Vec<String>, DeployError> {
+        let page = self
+            .pipeline
+            .list_pipeline_executions()
+            .pipeline_name(&self.pipeline_name)
+            .max_results(100)
+            .send()
+            .await
+            .map_err(|e| DeployError::from_sdk("ListPipelineExecutions", e))?;
+        Ok(page
+            .pipeline_execution_summaries()
+            .iter()
+            .filter(|e| e.execution_type() == Some(&ExecutionType::Rollback))
+            .filter_map(|e| e.pipeline_execution_id().map(str::to_owned))
+            .collect())
+    }
+
+    /// Whether the repository still holds the image `digest` (the lifecycle rule may have
+    /// expired it).
+    pub async fn has_image(&self, digest: &str) -> Result<bool, DeployError> {
+        let found = self
+            .ecr
+            .describe_images()
+            .repository_name(&self.repository)
+            .image_ids(ImageIdentifier::builder().image_digest(digest).build())
+            .send()
+            .await;
+        match found {
+            Ok(out) => Ok(!out.image_details().is_empty()),
+            Err(err) => match DeployError::from_sdk("DescribeImages", err) {
+                err if err.has_code("ImageNotFoundException") => Ok(false),
+                err => Err(err),
+            },
+        }
+    }
+
     /// Rolls `stage` back through CodePipeline: it runs again with the artifacts and variables
     /// of `execution` (RollbackStage; CodePipeline User Guide, "Configure stage rollback"), so
-    /// every action of the stage (the tag move and the ECS deploy) redoes that execution's
-    /// work. Returns the rollback's pipeline execution id.
+    /// every action of the stage (the tag move and the deploy) redoes that execution's work.
+    /// Returns the rollback's pipeline execution id.
     pub async fn rollback_stage(
         &self,
         stage: &str,
@@ -543,7 +605,19 @@ impl Delivery {
             .target_pipeline_execution_id(execution)
             .send()
             .await
-            .map_err(|e| DeployError::from_sdk("RollbackStage", e))?;
+            .map_err(|e| match DeployError::from_sdk("RollbackStage", e) {
+                // CodePipeline API Reference, RollbackStage "Errors".
+                err if err.has_code("PipelineExecutionOutdatedException") => DeployError::Refused(format!(
+                    "CodePipeline cannot roll {stage} back to execution {execution}: the pipeline's structure changed since (a `shipline deploy` that changed the pipeline); nothing was changed. Run the pipeline again, or move the tag by hand"
+                )),
+                err if err.has_code("ConflictException") => DeployError::Refused(format!(
+                    "stage {stage} is running: CodePipeline rolls a stage back only when it is not in progress; wait for it (`shipline status`) and retry"
+                )),
+                err if err.has_code("UnableToRollbackStageException") => DeployError::Refused(format!(
+                    "CodePipeline refuses to roll {stage} back to execution {execution} ({err}); nothing was changed"
+                )),
+                err => err,
+            })?;
         Ok(out.pipeline_execution_id().to_owned())
     }
 
@@ -706,6 +780,7 @@ mod tests {
             ecr: mock_client!(aws_sdk_ecr, RuleMode::Sequential, ecr),
             pipeline_name: "orders-pipeline".into(),
             repository: "orders".into(),
+            deploying_stages: Vec::new(),
         }
     }
 
@@ -767,6 +842,85 @@ mod tests {
             "rollback-1"
         );
         assert_eq!(rollback.num_calls(), 1);
+    }
+
+    /// A `Deploy` action execution of `execution` in `stage`.
+    fn deploy(
+        execution: &str,
+        stage: &str,
+        status: ActionExecutionStatus,
+        at: i64,
+    ) -> ActionExecutionDetail {
+        ActionExecutionDetail::builder()
+            .pipeline_execution_id(execution)
+            .stage_name(stage)
+            .action_name(DEPLOY_ACTION)
+            .status(status)
+            .start_time(DateTime::from_secs(at + 5))
+            .build()
+    }
+
+    /// In a stage that deploys, a promotion whose deploy failed is not a rollback target (the
+    /// stage failed there), nor is an execution that was itself a rollback (RollbackStage
+    /// refuses those).
+    #[test]
+    fn a_deploying_stage_rolls_back_only_to_an_execution_whose_deploy_succeeded() {
+        use ActionExecutionStatus::{Failed, Succeeded};
+        // e1 deployed OLD; e2 promoted GOOD but its deploy failed; r3, the automatic rollback,
+        // re-deployed OLD... then e4 promoted and deployed BAD (current).
+        let history =
+            mock!(aws_sdk_codepipeline::Client::list_action_executions).then_output(|| {
+                ListActionExecutionsOutput::builder()
+                    .action_execution_details(promotion("e4", "production", BAD, Succeeded, 400))
+                    .action_execution_details(deploy("e4", "production", Succeeded, 400))
+                    .action_execution_details(promotion("r3", "production", OLD, Succeeded, 300))
+                    .action_execution_details(deploy("r3", "production", Succeeded, 300))
+                    .action_execution_details(promotion("e2", "production", GOOD, Succeeded, 200))
+                    .action_execution_details(deploy("e2", "production", Failed, 200))
+                    .action_execution_details(promotion("e1", "production", OLD, Succeeded, 100))
+                    .action_execution_details(deploy("e1", "production", Succeeded, 100))
+                    .build()
+            });
+        let executions =
+            mock!(aws_sdk_codepipeline::Client::list_pipeline_executions).then_output(|| {
+                ListPipelineExecutionsOutput::builder()
+                    .pipeline_execution_summaries(
+                        PipelineExecutionSummary::builder()
+                            .pipeline_execution_id("r3")
+                            .execution_type(ExecutionType::Rollback)
+                            .build(),
+                    )
+                    .pipeline_execution_summaries(
+                        PipelineExecutionSummary::builder()
+                            .pipeline_execution_id("e1")
+                            .execution_type(ExecutionType::Standard)
+                            .build(),
+                    )
+                    .build()
+            });
+        let current = tagged(BAD);
+        let mut d = delivery(&[&history, &executions], &[&current]);
+        d.deploying_stages = vec!["production".into()];
+        let target = run(d.rollback_target("production")).unwrap();
+        assert_eq!((target.to.as_str(), target.execution.as_str()), (OLD, "e1"));
+    }
+
+    /// CodePipeline's refusals of RollbackStage say what to do (both speak JSON 1.1 errors).
+    #[test]
+    fn rollback_stage_refusals_say_what_to_do() {
+        for (code, expected) in [
+            (
+                "PipelineExecutionOutdatedException",
+                "the pipeline's structure changed since",
+            ),
+            ("ConflictException", "stage production is running"),
+        ] {
+            let refused = mock!(aws_sdk_codepipeline::Client::rollback_stage)
+                .then_http_response(move || ecr_error(code, "scripted"));
+            let d = delivery(&[&refused], &[]);
+            let err = run(d.rollback_stage("production", "e1")).unwrap_err();
+            assert!(err.to_string().contains(expected), "{code}: {err}");
+        }
     }
 
     #[test]

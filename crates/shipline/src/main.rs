@@ -39,7 +39,21 @@ use commands::{ConfigSource, ExitCodes, Failure, Output};
 use printer::Printer;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // A usage error is 2 (clap's convention), except under `plan --detailed-exitcode`,
+            // where 2 means "changes present" and every error is 1 (Terraform's convention).
+            let detailed = std::env::args().any(|a| a == "--detailed-exitcode");
+            let code = if err.use_stderr() && detailed {
+                1
+            } else {
+                err.exit_code()
+            };
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
+    };
     let assume_yes = matches!(
         cli.command,
         Command::Deploy { yes: true, .. }

@@ -1,10 +1,13 @@
-//! The ECS services the promotion stages deploy to (`[stages.deploy.ecs]`), seen from ECS: the
-//! image digest the service's task definition runs and the state of its newest deployment.
-//! The only code that talks to ECS; read-only (DescribeServices, DescribeTaskDefinition).
+//! The targets the promotion stages deploy to, seen from their services: for an ECS service
+//! (`[stages.deploy.ecs]`) the image digest its task definition runs and the state of its
+//! newest deployment; for a Lambda function (`[stages.deploy.lambda]`) the version its alias
+//! (or `$LATEST`) points at and that version's image and update state. The only code that talks
+//! to ECS and Lambda; read-only (DescribeServices, DescribeTaskDefinition; GetAlias,
+//! GetFunction).
 
 use aws_sdk_ecs::Client;
 use serde::Serialize;
-use shipline_core::config::EcsTarget;
+use shipline_core::config::{EcsTarget, LambdaTarget};
 
 use crate::cloudformation::error::DeployError;
 
@@ -123,6 +126,115 @@ async fn read(
     Ok(())
 }
 
+/// One stage's Lambda function as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionState {
+    pub stage: String,
+    pub function: String,
+    pub alias: Option<String>,
+    /// The version the alias points at (`$LATEST` without an alias).
+    pub version: Option<String>,
+    /// The image that version runs, as Lambda records it (`Code.ImageUri`).
+    pub image: Option<String>,
+    /// Its digest, when the image is named by digest.
+    pub digest: Option<String>,
+    /// `State` / `LastUpdateStatus` of that version (e.g. `Active` / `Successful`).
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The state of `target`, stage `stage`'s function; a failure to read it is part of the state.
+pub async fn function_state(
+    client: &aws_sdk_lambda::Client,
+    stage: &str,
+    target: &LambdaTarget,
+) -> FunctionState {
+    let mut state = FunctionState {
+        stage: stage.to_owned(),
+        function: target.function_name().to_owned(),
+        alias: target.alias.clone(),
+        version: None,
+        image: None,
+        digest: None,
+        state: None,
+        error: None,
+    };
+    if let Err(err) = read_function(client, target, &mut state).await {
+        state.error = Some(err.to_string());
+    }
+    state
+}
+
+async fn read_function(
+    client: &aws_sdk_lambda::Client,
+    target: &LambdaTarget,
+    state: &mut FunctionState,
+) -> Result<(), DeployError> {
+    let version = match &target.alias {
+        Some(alias) => client
+            .get_alias()
+            .function_name(target.function_name())
+            .name(alias)
+            .send()
+            .await
+            .map_err(|e| DeployError::from_sdk("GetAlias", e))?
+            .function_version()
+            .unwrap_or("$LATEST")
+            .to_owned(),
+        None => "$LATEST".to_owned(),
+    };
+    let function = client
+        .get_function()
+        .function_name(target.function_name())
+        .qualifier(&version)
+        .send()
+        .await
+        .map_err(|e| DeployError::from_sdk("GetFunction", e))?;
+    state.version = Some(version);
+    let image = function.code().and_then(|c| c.image_uri());
+    state.image = image.map(str::to_owned);
+    state.digest = image
+        .and_then(|i| i.split_once('@'))
+        .map(|(_, digest)| digest.to_owned());
+    state.state = function.configuration().map(|c| {
+        format!(
+            "{} / {}",
+            c.state().map_or("?", |s| s.as_str()),
+            c.last_update_status().map_or("?", |s| s.as_str())
+        )
+    });
+    Ok(())
+}
+
+/// One line per function for `status`.
+pub fn function_lines(states: &[FunctionState]) -> Vec<String> {
+    if states.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec!["Lambda functions:".to_owned()];
+    for s in states {
+        let mut line = format!("  {:<12} {}", s.stage, s.function);
+        if let (Some(alias), Some(version)) = (&s.alias, &s.version) {
+            line.push_str(&format!(":{alias} -> version {version}"));
+        } else if let Some(version) = &s.version {
+            line.push_str(&format!(" {version}"));
+        }
+        match (&s.digest, &s.image) {
+            (Some(digest), _) => line.push_str(&format!("  runs {digest}")),
+            (None, Some(image)) => line.push_str(&format!("  runs {image} (not by digest)")),
+            _ => {}
+        }
+        if let Some(state) = &s.state {
+            line.push_str(&format!("  ({state})"));
+        }
+        if let Some(err) = &s.error {
+            line.push_str(&format!("  not available: {err}"));
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 /// One line per service for `status`.
 pub fn lines(states: &[ServiceState]) -> Vec<String> {
     if states.is_empty() {
@@ -238,6 +350,51 @@ mod tests {
         assert_eq!(
             lines(&[state])[1],
             format!("  production   prod/web  runs {DIGEST}  deployment ecs-svc/2 IN_PROGRESS")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_function_alias_shows_its_version_and_the_digest_it_runs() {
+        use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
+        use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
+        use aws_sdk_lambda::types::{
+            FunctionCodeLocation, FunctionConfiguration, LastUpdateStatus, State,
+        };
+        let alias = mock!(aws_sdk_lambda::Client::get_alias)
+            .match_requests(|r| r.function_name() == Some("orders-api") && r.name() == Some("live"))
+            .then_output(|| GetAliasOutput::builder().function_version("7").build());
+        let function = mock!(aws_sdk_lambda::Client::get_function)
+            .match_requests(|r| r.qualifier() == Some("7"))
+            .then_output(|| {
+                GetFunctionOutput::builder()
+                    .code(
+                        FunctionCodeLocation::builder()
+                            .image_uri(format!(
+                                "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@{DIGEST}"
+                            ))
+                            .build(),
+                    )
+                    .configuration(
+                        FunctionConfiguration::builder()
+                            .state(State::Active)
+                            .last_update_status(LastUpdateStatus::Successful)
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&alias, &function]);
+        let target = LambdaTarget {
+            function: "orders-api".into(),
+            alias: Some("live".into()),
+            wait_minutes: 30,
+        };
+        let state = function_state(&client, "production", &target).await;
+        assert_eq!(state.digest.as_deref(), Some(DIGEST));
+        assert_eq!(
+            function_lines(&[state])[1],
+            format!(
+                "  production   orders-api:live -> version 7  runs {DIGEST}  (Active / Successful)"
+            )
         );
     }
 

@@ -400,4 +400,14 @@ fn plan_detailed_exitcode_maps_every_error_to_1() {
     let out = broken.offline(&["plan", "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("retention_days"), "{}", stderr(&out));
+    // A usage error too: 2 must only ever mean "changes present".
+    let usage = run.offline(&["plan", "--detailed-exitcode", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(1), "{}", stderr(&usage));
+    assert!(
+        stderr(&usage).contains("--no-such-flag"),
+        "{}",
+        stderr(&usage)
+    );
+    let usage = run.offline(&["plan", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
 }

@@ -99,6 +99,7 @@ const MOCKS = {
         };
     },
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (name, i) => ({ id: i.repository, state: { registryId: ACCOUNT } }),
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": (name, i) => ({ id: i.repository, state: { registryId: ACCOUNT } }),
     "aws:cloudwatch/logGroup:LogGroup": (name, i) => {
         const group = i.name || autoname(name);
         return { id: group, state: { name: group, arn: arn("logs", `log-group:${group}`) } };

@@ -8,7 +8,7 @@
 
 use super::EcsTarget;
 use super::error::Problem;
-use super::validate::{in_range, problem};
+use super::validate::{deploy_wait, problem};
 
 /// Most roles one target may pass (a task definition uses at most two: task and execution).
 pub const MAX_PASS_ROLES: usize = 10;
@@ -43,6 +43,15 @@ fn arn_resource<'a>(value: &'a str, kind: &str) -> Option<&'a str> {
     parts.next()?.strip_prefix(kind)
 }
 
+/// An AWS partition: `aws`, `aws-cn`, `aws-us-gov`, ... (lowercase words joined by hyphens).
+/// Anything else in an ARN is refused: the ARNs go into `Fn::Sub` patterns and IAM policies,
+/// where `${`, `*` or `?` would be substitutions or wildcards.
+pub(super) fn is_partition(partition: &str) -> bool {
+    let mut words = partition.split('-');
+    words.next() == Some("aws")
+        && words.all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase()))
+}
+
 /// ECS names (CreateCluster `clusterName`, CreateService `serviceName`, ContainerDefinition
 /// `name`): up to 255 letters, digits, hyphens and underscores.
 fn is_ecs_name(name: &str) -> bool {
@@ -57,7 +66,7 @@ fn is_ecs_arn(value: &str, kind: &str, rest: impl Fn(&str) -> bool) -> bool {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     matches!(parts.as_slice(),
         ["arn", partition, "ecs", region, account, resource]
-            if partition.starts_with("aws")
+            if is_partition(partition)
                 && !region.is_empty()
                 && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && account.len() == 12
@@ -78,14 +87,18 @@ fn is_role_arn(value: &str) -> bool {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     matches!(parts.as_slice(),
     ["arn", partition, "iam", "", account, resource]
-        if partition.starts_with("aws")
+        if is_partition(partition)
             && account.len() == 12
             && account.chars().all(|c| c.is_ascii_digit())
             && resource.strip_prefix("role/").is_some_and(|path| {
                 let name = path.rsplit_once('/').map_or(path, |(_, name)| name);
-                // Paths are up to 512 characters of printable ASCII (IAM identifiers); `$` is refused
-                // too, since the ARN goes into a `Fn::Sub` (the deploy action's parameters).
-                is_role_name(name) && path.len() <= 512 + 64 && path.chars().all(|c| c.is_ascii_graphic() && c != '$')
+                // Paths are up to 512 characters of printable ASCII (IAM identifiers); `$`, `*`,
+                // `?` and braces are refused too: the ARN goes into a `Fn::Sub` (the deploy
+                // action's parameters) and a PassRole statement, where they would substitute or
+                // match other roles.
+                is_role_name(name)
+                    && path.len() <= 512 + 64
+                    && path.chars().all(|c| c.is_ascii_graphic() && !"$*?{}".contains(c))
             }))
 }
 
@@ -182,13 +195,7 @@ pub(super) fn validate(index: usize, target: &EcsTarget) -> Result<(), Problem> 
             ));
         }
     }
-    in_range(
-        &key("wait_minutes"),
-        target.wait_minutes,
-        1,
-        1440,
-        "CodePipeline fails a Lambda invoke action after 24 hours",
-    )
+    deploy_wait(&key("wait_minutes"), target.wait_minutes)
 }
 
 #[cfg(test)]
@@ -261,6 +268,26 @@ mod tests {
         );
         t.pass_roles = vec!["arn:aws:iam::123456789012:role/service-role/web-task".into()];
         assert!(validate(1, &t).is_ok());
+        // Substitutions and wildcards never reach the template's Fn::Sub or PassRole.
+        for role in [
+            "arn:aws${X}:iam::123456789012:role/web-task",
+            "arn:aws:iam::123456789012:role/*/web-task",
+            "arn:aws:iam::123456789012:role/a?/web-task",
+            "arn:awsx:iam::123456789012:role/web-task",
+        ] {
+            t.pass_roles = vec![role.into()];
+            assert_eq!(
+                validate(1, &t).unwrap_err().key,
+                KeyPath::from("stages[1].deploy.ecs.pass_roles[0]"),
+                "{role}"
+            );
+        }
+        t.pass_roles = vec!["arn:aws-us-gov:iam::123456789012:role/web-task".into()];
+        assert!(validate(1, &t).is_ok());
+        t.pass_roles = vec![];
+        t.cluster = "arn:aws${AWS::Region}:ecs:us-east-1:123456789012:cluster/prod".into();
+        assert!(validate(1, &t).is_err());
+        t.cluster = "prod".into();
         t.wait_minutes = 1441;
         assert_eq!(
             validate(1, &t).unwrap_err().key,

@@ -11,6 +11,7 @@
 
 mod ecs;
 mod error;
+mod lambda;
 mod locate;
 mod validate;
 
@@ -96,6 +97,29 @@ pub struct StageConfig {
 pub struct StageDeploy {
     /// An existing ECS service that runs the promoted digest.
     pub ecs: Option<EcsTarget>,
+    /// An existing container-image Lambda function that runs the promoted digest.
+    pub lambda: Option<LambdaTarget>,
+}
+
+/// `[stages.deploy.lambda]`: an existing container-image Lambda function (in the stack's account
+/// and region) whose code the stage sets to the promoted digest, publishing a version and
+/// moving `alias` to it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LambdaTarget {
+    /// The function's name (or unqualified ARN).
+    pub function: String,
+    /// The alias moved to the published version (it must exist). Default: none, only a
+    /// version is published.
+    pub alias: Option<String>,
+    /// How long the stage waits for Lambda to finish the update before failing. Default 30.
+    #[serde(default = "default_lambda_wait_minutes")]
+    pub wait_minutes: u32,
+}
+
+fn default_lambda_wait_minutes() -> u32 {
+    30
 }
 
 /// `[stages.deploy.ecs]`: an existing ECS service (in the stack's account and region) that the
@@ -131,6 +155,33 @@ pub struct Stage {
     pub approval: bool,
     /// The ECS service the stage deploys to, if any.
     pub ecs: Option<EcsTarget>,
+    /// The Lambda function the stage deploys to, if any (at most one target per stage).
+    pub lambda: Option<LambdaTarget>,
+}
+
+impl Stage {
+    /// Whether the stage deploys its digest somewhere after moving its tag.
+    pub fn deploys(&self) -> bool {
+        self.ecs.is_some() || self.lambda.is_some()
+    }
+
+    /// The stage's target in words (`ECS service web in cluster prod`), if it has one.
+    pub fn target_description(&self) -> Option<String> {
+        match (&self.ecs, &self.lambda) {
+            (Some(ecs), _) => Some(format!(
+                "ECS service {} in cluster {}",
+                ecs.service_name(),
+                ecs.cluster_name()
+            )),
+            (_, Some(lambda)) => Some(match &lambda.alias {
+                Some(alias) => {
+                    format!("Lambda function {} (alias {alias})", lambda.function_name())
+                }
+                None => format!("Lambda function {}", lambda.function_name()),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// `[scan]`: the security gate between the build and the first promotion.
@@ -477,6 +528,7 @@ impl Config {
                 name: stage.name.clone(),
                 approval: stage.approval.unwrap_or(i == last),
                 ecs: stage.deploy.as_ref().and_then(|d| d.ecs.clone()),
+                lambda: stage.deploy.as_ref().and_then(|d| d.lambda.clone()),
             })
             .collect()
     }

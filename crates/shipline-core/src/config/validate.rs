@@ -3,7 +3,7 @@
 
 use super::error::Problem;
 use super::locate::KeyPath;
-use super::{Config, ScanGate, Severity, Trigger};
+use super::{Config, ScanGate, Severity, Stage, Trigger};
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`).
 pub const LOG_RETENTION_DAYS: [u32; 22] = [
@@ -175,35 +175,74 @@ fn deploy_target(config: &Config, i: usize) -> Result<(), Problem> {
     let Some(deploy) = &config.stages[i].deploy else {
         return Ok(());
     };
-    let Some(ecs) = &deploy.ecs else {
-        return Err(problem(
+    let stages = config.promotion_stages();
+    let earlier = &stages[..i];
+    match (&deploy.ecs, &deploy.lambda) {
+        (None, None) => Err(problem(
             format!("stages[{i}].deploy"),
             "[stages.deploy] names no target".into(),
-            "add `ecs = { cluster = \"<cluster>\", service = \"<service>\", container = \"<container>\" }`, or remove [stages.deploy]",
-        ));
-    };
-    super::ecs::validate(i, ecs)?;
-    let earlier = config.stages[..i].iter().position(|s| {
-        s.deploy
-            .as_ref()
-            .and_then(|d| d.ecs.as_ref())
-            .is_some_and(|e| {
-                e.cluster_name() == ecs.cluster_name() && e.service_name() == ecs.service_name()
-            })
-    });
-    if let Some(earlier) = earlier {
-        return Err(problem(
-            format!("stages[{i}].deploy.ecs.service"),
-            format!(
-                "service {:?} in cluster {:?} is already the target of stage {:?}",
-                ecs.service_name(),
-                ecs.cluster_name(),
-                config.stages[earlier].name
-            ),
-            "give each stage its own service (one per environment)",
-        ));
+            "add `ecs = { cluster = \"<cluster>\", service = \"<service>\", container = \"<container>\" }` or `lambda = { function = \"<function>\", alias = \"<alias>\" }`, or remove [stages.deploy]",
+        )),
+        (Some(_), Some(_)) => Err(problem(
+            format!("stages[{i}].deploy.lambda"),
+            "a stage deploys to one target, but both `ecs` and `lambda` are set".into(),
+            "keep one of them: each stage deploys its digest to one ECS service or one Lambda function",
+        )),
+        (Some(ecs), None) => {
+            super::ecs::validate(i, ecs)?;
+            let same = |s: &&Stage| {
+                s.ecs.as_ref().is_some_and(|e| {
+                    e.cluster_name() == ecs.cluster_name() && e.service_name() == ecs.service_name()
+                })
+            };
+            match earlier.iter().find(same) {
+                Some(other) => Err(problem(
+                    format!("stages[{i}].deploy.ecs.service"),
+                    format!(
+                        "service {:?} in cluster {:?} is already the target of stage {:?}",
+                        ecs.service_name(),
+                        ecs.cluster_name(),
+                        other.name
+                    ),
+                    "give each stage its own service (one per environment)",
+                )),
+                None => Ok(()),
+            }
+        }
+        (None, Some(lambda)) => {
+            super::lambda::validate(i, lambda)?;
+            let same = |s: &&Stage| {
+                s.lambda
+                    .as_ref()
+                    .is_some_and(|l| l.function_name() == lambda.function_name())
+            };
+            match earlier.iter().find(same) {
+                Some(other) => Err(problem(
+                    format!("stages[{i}].deploy.lambda.function"),
+                    format!(
+                        "function {:?} is already the target of stage {:?}",
+                        lambda.function_name(),
+                        other.name
+                    ),
+                    "give each stage its own function (one per environment)",
+                )),
+                None => Ok(()),
+            }
+        }
     }
-    Ok(())
+}
+
+/// A deploy target's `wait_minutes`: the Deploy action keeps answering "in progress" for
+/// up to 24 hours, after which CodePipeline fails a Lambda invoke action (CodePipeline User
+/// Guide, "Quotas in AWS CodePipeline").
+pub(super) fn deploy_wait(key: &str, minutes: u32) -> Result<(), Problem> {
+    in_range(
+        key,
+        minutes,
+        1,
+        1440,
+        "CodePipeline fails a Lambda invoke action after 24 hours",
+    )
 }
 
 /// CodePipeline's limit on stage names (`[A-Za-z0-9.@_-]{1,100}`, CreatePipeline API).
@@ -334,13 +373,7 @@ fn bucket_name(key: &str, name: &str) -> Result<(), Problem> {
     }
 }
 
-pub(super) fn in_range(
-    key: &str,
-    value: u32,
-    min: u32,
-    max: u32,
-    why: &str,
-) -> Result<(), Problem> {
+fn in_range(key: &str, value: u32, min: u32, max: u32, why: &str) -> Result<(), Problem> {
     if (min..=max).contains(&value) {
         return Ok(());
     }

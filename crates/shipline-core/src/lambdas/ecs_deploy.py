@@ -1,9 +1,9 @@
 """shipline delivery function, ECS part: the deploy-ecs action.
 
-The template appends this to promotion.py (after a blank line) when a stage has a
-`[stages.deploy.ecs]` target, so pipelines without one carry none of it; it uses promotion.py's
-names (client, Done, PromotionError, digest_field, REPOSITORY_PATH, ...) and registers itself
-in its ACTIONS. UserParameters:
+The template appends this to promotion.py and deploy_common.py (after a blank line) when a
+stage has a `[stages.deploy.ecs]` target, so pipelines without one carry none of it; it uses
+their names (client, Done, PromotionError, digest_field, image_field, read_token, ...) and
+registers itself in ACTIONS. UserParameters:
     {"action": "deploy-ecs", "image": "<registry>/<repository>", "digest": "sha256:...",
      "cluster": "<name or ARN>", "service": "<name or ARN>", "container": "<name>",
      "pass_roles": ["arn:aws:iam::<account>:role/<name>", ...], "wait_seconds": 60-86400}
@@ -16,7 +16,6 @@ redeploying the previous digest).
 """
 
 import copy
-import math
 
 # --- deploy-ecs -------------------------------------------------------------------------------
 #
@@ -25,8 +24,8 @@ import math
 #   start   DescribeServices, DescribeTaskDefinition, RegisterTaskDefinition
 #   update  DescribeServices, UpdateService
 #   watch   DescribeServiceDeployments, or DescribeServices (+ DescribeServiceDeployments once)
-# and between them a continuation token (PutJobSuccessResult `continuationToken`, at most 2,048
-# characters; CodePipeline API Reference) carries what the next one needs. CodePipeline keeps a
+# and between them a continuation token (deploy_common.py's write_token) carries what the next one
+# needs. CodePipeline keeps a
 # Lambda invoke action that keeps answering "in progress" for up to 24 hours (CodePipeline User
 # Guide, "Quotas in AWS CodePipeline"); the action's own limit is `wait_seconds`.
 
@@ -42,23 +41,12 @@ SERVICE_DEPLOYMENT_ARN = re.compile(
 # `arn:<partition>:iam::<account>:role/<optional path/>name` (IAM identifiers: names 1-64 of
 # letters, digits and +=,.@_-; paths printable ASCII).
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[!-~]{0,510}/)?[A-Za-z0-9+=,.@_-]{1,64}")
-# A registry host (optionally with a port) and a repository path: no tag, no digest.
-IMAGE = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?/" + REPOSITORY_PATH)
 DEPLOYMENT_ID = re.compile(r"[!-~]{1,255}")
-MAX_WAIT_SECONDS = 86400  # CodePipeline fails a Lambda invoke action after 24 hours
 TOKEN_VERSION = 1
 
 
 def ecs_parameters(params):
-    fields = {"digest": digest_field(params)}
-    image = params.get("image")
-    if not isinstance(image, str) or len(image) > 512 or not IMAGE.fullmatch(image):
-        hint = (
-            "; give the repository URI without a tag or digest (the action pins <image>@<digest>)"
-            if isinstance(image, str) and ("@" in image or ":" in image.rsplit("/", 1)[-1])
-            else ""
-        )
-        raise PromotionError(f"UserParameters.image {image!r} is not an image repository URI{hint}")
+    fields = {"digest": digest_field(params), "image": image_field(params)}
     cluster, service, container = params.get("cluster"), params.get("service"), params.get("container")
     if not isinstance(cluster, str) or not (ECS_NAME.fullmatch(cluster) or CLUSTER_ARN.fullmatch(cluster)):
         raise PromotionError(f"UserParameters.cluster {cluster!r} is not an ECS cluster name or ARN")
@@ -69,14 +57,9 @@ def ecs_parameters(params):
     roles = params.get("pass_roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) and ROLE_ARN.fullmatch(r) for r in roles):
         raise PromotionError(f"UserParameters.pass_roles {roles!r} is not a list of IAM role ARNs"[:500])
-    wait = params.get("wait_seconds")
-    if type(wait) is not int or not 60 <= wait <= MAX_WAIT_SECONDS:
-        raise PromotionError(
-            f"UserParameters.wait_seconds {wait!r} is not a whole number of seconds from 60 to {MAX_WAIT_SECONDS}"
-        )
+    wait = wait_seconds_field(params)
     return {
         **fields,
-        "image": image,
         "cluster": cluster,
         "service": service,
         "container": container,
@@ -161,11 +144,7 @@ def role_allowed(role, allowed):
 
 
 def ecs_token(**fields):
-    token = json.dumps({"deploy-ecs": TOKEN_VERSION, **fields}, separators=(",", ":"))
-    # ARNs are bounded (names up to 255), so a token stays under this; never send a longer one.
-    if len(token) > 2048:
-        raise PromotionError("the deployment's continuation token would exceed 2048 characters")
-    return token
+    return write_token("deploy-ecs", TOKEN_VERSION, **fields)
 
 
 def read_ecs_token(raw, params, now):
@@ -181,16 +160,8 @@ def read_ecs_token(raw, params, now):
             f"check the service ({console_link(params)}) and re-run the stage"
         )
 
-    try:
-        token = json.loads(raw)
-    except (TypeError, ValueError, RecursionError):
-        raise foreign("not JSON") from None
-    if not isinstance(token, dict) or token.get("deploy-ecs") != TOKEN_VERSION:
-        raise foreign("no deploy-ecs marker")
-    started, phase = token.get("started"), token.get("phase")
-    # A little leeway for clocks: invocations may run on different hosts.
-    if type(started) not in (int, float) or not math.isfinite(started) or not 0 < started <= now + 300:
-        raise foreign("bad start time")
+    token = read_token(raw, "deploy-ecs", TOKEN_VERSION, now, foreign)
+    phase = token.get("phase")
     if not isinstance(token.get("taskDefinition"), str) or not TASK_DEFINITION_ARN.fullmatch(token["taskDefinition"]):
         raise foreign("bad task definition")
     if phase == "update":
@@ -229,11 +200,10 @@ def deploy_ecs(ecs, job, params, now):
         # Both phases are safe to repeat (update checks what the service runs first), so an
         # error a later call may not meet (throttling, a 5xx, no answer) does not end a
         # deployment that may be going well: the same token comes back to try again.
-        if not retryable(err) or now - token["started"] >= params["wait_seconds"]:
+        done = retry_later(err, raw, "ECS", now - token["started"] >= params["wait_seconds"])
+        if done is None:
             raise
-        LOG.warning("ECS call failed (%s: %s); trying again at the next invocation", type(err).__name__, err)
-        code = err.response.get("Error", {}).get("Code") if isinstance(err, ClientError) else type(err).__name__
-        return Done(f"could not reach ECS ({code}); checking again shortly", continuation=raw)
+        return done
 
 
 def start_deployment(ecs, params, now):

@@ -14,6 +14,9 @@ UserParameters (JSON, variables resolved by CodePipeline) choose what a job does
 - deploy-ecs (only when a stage deploys to ECS: the template then appends the part of the
   source that does it, ecs_deploy.py, which registers the action in ACTIONS): runs the digest
   on an existing ECS service.
+- deploy-lambda (likewise lambda_deploy.py, only when a stage deploys to a Lambda function):
+  puts the digest on an existing container-image function, publishes a version and moves an
+  alias to it.
 
 Every invocation with a job id makes exactly one PutJobSuccessResult or PutJobFailureResult
 call, whatever fails (AWS errors, malformed UserParameters or continuation token, bugs), so the
@@ -73,7 +76,8 @@ class PromotionError(Exception):
 def user_parameters(job):
     """(action, parameters) from the job's UserParameters: the checks every action shares (present,
     JSON, an object, a known action). Each action then checks its own fields (ACTIONS)."""
-    expected = "repository, digest and tag"
+    # What every action's parameters hold; the action names the rest (see the module docstring).
+    expected = "an action (default promote) and the digest with its repository"
     try:
         raw = job["data"]["actionConfiguration"]["configuration"]["UserParameters"]
     except (KeyError, TypeError):
@@ -195,7 +199,7 @@ def run_job(event, work):
     except PromotionError as err:
         return report_failure(job_id, str(err))
     except (ClientError, BotoCoreError) as err:
-        return report_failure(job_id, f"AWS call failed: {err}")
+        return report_failure(job_id, f"AWS call failed: {err}{access_hint(err)}")
     except Exception as err:  # noqa: BLE001 - any failure must reach CodePipeline
         LOG.exception("unexpected error in job %s", job_id)
         return report_failure(job_id, f"unexpected error: {type(err).__name__}: {err}")
@@ -208,6 +212,20 @@ def run_job(event, work):
     if done.variables:
         result["outputVariables"] = done.variables
     return report(job_id, "put_job_success_result", result, {"status": "succeeded", "summary": done.summary})
+
+
+def access_hint(err):
+    """What to do about an AWS refusal of this function's own permissions: its role's grants
+    follow shipline.toml, so a deploy target added or changed without `shipline deploy`, or an
+    ECS task role missing from pass_roles, shows up here."""
+    code = err.response.get("Error", {}).get("Code", "") if isinstance(err, ClientError) else ""
+    if code not in ("AccessDenied", "AccessDeniedException"):
+        return ""
+    return (
+        "; the delivery function's role lacks this permission: its grants follow shipline.toml, so run "
+        "`shipline deploy` after changing [stages.deploy], and list every role the ECS task definition "
+        "names in stages.deploy.ecs.pass_roles"
+    )
 
 
 def report_failure(job_id, message):

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use super::build::Build;
 use super::store::Store;
 use super::{DEPLOY_ACTION, Names, PROMOTE_ACTION, ids, promotion_source};
-use crate::config::{APPROVAL_PREFIX, Config, EcsTarget, ScanGate, Severity, Stage, Trigger};
+use crate::config::{
+    APPROVAL_PREFIX, Config, EcsTarget, LambdaTarget, ScanGate, Severity, Stage, Trigger,
+};
 use crate::iam::Role;
 use crate::resources::codepipeline::{self as cp, Pipeline};
 use crate::resources::connections::Connection;
@@ -122,9 +124,9 @@ pub fn add(
 /// aws:SourceArn/aws:SourceAccount in the request context, so the trust policy cannot be
 /// conditioned on them (a condition would make the role unassumable); its grants bound it.
 fn add_function(stack: &mut Stack, config: &Config, function: &Function, logs: &LogGroup) {
-    let deploys = config.promotion_stages().iter().any(|s| s.ecs.is_some());
+    let deploys = config.promotion_stages().iter().any(Stage::deploys);
     let and_deploys = if deploys {
-        " and deploys it to the stages' ECS services"
+        " and deploys it to the stages' targets"
     } else {
         ""
     };
@@ -243,6 +245,9 @@ fn promotion_stages(stage: &Stage, function: &Function, repository: &str) -> Vec
     if let Some(target) = &stage.ecs {
         actions.push(ecs_deploy_action(target, function));
     }
+    if let Some(target) = &stage.lambda {
+        actions.push(lambda_deploy_action(target, function));
+    }
     stages.push(cp::stage_rolling_back(&stage.name, actions));
     stages
 }
@@ -253,18 +258,42 @@ fn promotion_stages(stage: &Stage, function: &Function, repository: &str) -> Vec
 /// continuation tokens until ECS reports it done or rolled back. A deployment ECS rolls back
 /// fails the stage, whose rollback then moves the tag back and redeploys the previous digest.
 fn ecs_deploy_action(target: &EcsTarget, function: &Function) -> Value {
-    // One `Fn::Sub` holds the parameters so the repository URI and role names resolve in it;
-    // no user value can hold `${` (config validation), so only these are substituted.
-    let parameters = json!({
-        "action": "deploy-ecs",
-        "image": format!("${{{}.RepositoryUri}}", ids::IMAGE_REPOSITORY),
-        "digest": BUILT_DIGEST,
-        "cluster": target.cluster_name(),
-        "service": target.service_name(),
-        "container": target.container,
-        "pass_roles": target.pass_roles.iter().map(|r| ecs::role_arn_pattern(r)).collect::<Vec<_>>(),
-        "wait_seconds": target.wait_minutes * 60,
-    });
+    deploy_action(
+        function,
+        json!({
+            "action": "deploy-ecs",
+            "cluster": target.cluster_name(),
+            "service": target.service_name(),
+            "container": target.container,
+            "pass_roles": target.pass_roles.iter().map(|r| ecs::role_arn_pattern(r)).collect::<Vec<_>>(),
+            "wait_seconds": target.wait_minutes * 60,
+        }),
+    )
+}
+
+/// After the tag moved (RunOrder 2), the stage's Lambda function gets the same digest: the
+/// delivery function sets the function's image to `<repository>@<digest>`, waits for Lambda to
+/// finish the update, publishes a version and moves the alias to it. A failed update fails the
+/// stage, whose rollback moves the tag back and deploys the previous digest the same way.
+fn lambda_deploy_action(target: &LambdaTarget, function: &Function) -> Value {
+    deploy_action(
+        function,
+        json!({
+            "action": "deploy-lambda",
+            "function": target.function_name(),
+            "alias": target.alias,
+            "wait_seconds": target.wait_minutes * 60,
+        }),
+    )
+}
+
+/// A Deploy action (RunOrder 2, after Promote) with `parameters` plus the repository URI and
+/// the digest this execution built. One `Fn::Sub` holds the parameters so the repository URI
+/// and role names resolve in it; no user value can hold `${` (config validation), so only
+/// shipline's own references are substituted.
+fn deploy_action(function: &Function, mut parameters: Value) -> Value {
+    parameters["image"] = json!(format!("${{{}.RepositoryUri}}", ids::IMAGE_REPOSITORY));
+    parameters["digest"] = json!(BUILT_DIGEST);
     let mut action = cp::lambda_action(DEPLOY_ACTION, function.name_ref(), json!(null), None);
     action["Configuration"]["UserParameters"] = sub(&crate::template::embedded_json(parameters));
     action["RunOrder"] = json!(2);

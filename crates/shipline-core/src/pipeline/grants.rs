@@ -13,6 +13,7 @@ use crate::iam::Statement;
 use crate::resources::codepipeline;
 use crate::resources::connections::Connection;
 use crate::resources::ecs;
+use crate::resources::lambda::{self, TargetFunction};
 use crate::stack::Stack;
 
 /// The features' handles the grants refer to.
@@ -52,17 +53,29 @@ pub fn grant(stack: &mut Stack, parts: &Parts<'_>) {
         store.repository.grant_read_scan_findings(role);
     }
     store.repository.grant_retag(role);
-    // With deploy targets: update exactly the stages' ECS services to the promoted digest.
-    let targets: Vec<_> = config
-        .promotion_stages()
-        .into_iter()
-        .filter_map(|s| s.ecs)
+    // With deploy targets: update exactly the stages' ECS services and Lambda functions to the
+    // promoted digest.
+    let stages = config.promotion_stages();
+    let ecs_targets: Vec<_> = stages.iter().filter_map(|s| s.ecs.as_ref()).collect();
+    let services: Vec<ecs::Service> = ecs_targets.iter().map(|t| ecs::Service::of(t)).collect();
+    let mut pass_roles: Vec<String> = ecs_targets
+        .iter()
+        .flat_map(|t| t.pass_roles.clone())
         .collect();
-    let services: Vec<ecs::Service> = targets.iter().map(ecs::Service::of).collect();
-    let mut pass_roles: Vec<String> = targets.iter().flat_map(|t| t.pass_roles.clone()).collect();
     pass_roles.sort();
     pass_roles.dedup();
     ecs::grant_deploy(role, &services, &pass_roles);
+    let functions: Vec<TargetFunction> = stages
+        .iter()
+        .filter_map(|s| s.lambda.as_ref())
+        .map(|t| TargetFunction {
+            name: t.function_name().to_owned(),
+        })
+        .collect();
+    if !functions.is_empty() {
+        lambda::grant_deploy_image(role, &functions);
+        store.repository.grant_read_layers(role);
+    }
     codepipeline::grant_put_job_result(role);
     delivery
         .function_logs

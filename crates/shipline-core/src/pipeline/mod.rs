@@ -25,25 +25,40 @@ mod triggers;
 
 use serde_json::{Value, json};
 
-use crate::config::Config;
+use crate::config::{Config, Stage};
 use crate::stack::Stack;
 use crate::template::Template;
 
 /// Source of the promotion function, embedded at compile time and placed inline.
 pub const PROMOTION_SOURCE: &str = include_str!("../lambdas/promotion.py");
 
-/// The promotion function's ECS part (the `deploy-ecs` action), appended to
-/// [`PROMOTION_SOURCE`] only when a stage deploys to ECS.
+/// What the deploy actions share (tokens, waits, field checks), appended to
+/// [`PROMOTION_SOURCE`] only when a stage deploys somewhere.
+pub const DEPLOY_COMMON_SOURCE: &str = include_str!("../lambdas/deploy_common.py");
+
+/// The promotion function's ECS part (the `deploy-ecs` action), appended after
+/// [`DEPLOY_COMMON_SOURCE`] only when a stage deploys to ECS.
 pub const ECS_DEPLOY_SOURCE: &str = include_str!("../lambdas/ecs_deploy.py");
 
-/// The delivery function's inline code for `config`: the promotion source, and its ECS part
-/// when a stage has an ECS target (pipelines without one carry none of that code).
+/// The promotion function's Lambda part (the `deploy-lambda` action), appended to
+/// [`PROMOTION_SOURCE`] only when a stage deploys to a Lambda function.
+pub const LAMBDA_DEPLOY_SOURCE: &str = include_str!("../lambdas/lambda_deploy.py");
+
+/// The delivery function's inline code for `config`: the promotion source, then its ECS and
+/// Lambda parts when a stage has such a target (pipelines without one carry none of that code).
 pub fn promotion_source(config: &Config) -> String {
-    if config.promotion_stages().iter().any(|s| s.ecs.is_some()) {
-        format!("{PROMOTION_SOURCE}\n\n{ECS_DEPLOY_SOURCE}")
-    } else {
-        PROMOTION_SOURCE.to_owned()
+    let stages = config.promotion_stages();
+    let mut source = PROMOTION_SOURCE.to_owned();
+    if stages.iter().any(Stage::deploys) {
+        source = format!("{source}\n\n{DEPLOY_COMMON_SOURCE}");
     }
+    if stages.iter().any(|s| s.ecs.is_some()) {
+        source = format!("{source}\n\n{ECS_DEPLOY_SOURCE}");
+    }
+    if stages.iter().any(|s| s.lambda.is_some()) {
+        source = format!("{source}\n\n{LAMBDA_DEPLOY_SOURCE}");
+    }
+    source
 }
 
 /// Source of the GitHub webhook receiver, embedded at compile time and placed inline.

@@ -1,9 +1,11 @@
 //! The data the stack keeps: the artifact bucket (TLS-only) and the ECR repository whose stage
-//! tags move while commit tags stay immutable. Both are retained when the stack is deleted.
+//! tags move while commit tags stay immutable (and, when stages deploy to Lambda functions, whose
+//! policy lets Lambda pull their images). Both are retained when the stack is deleted.
 
 use super::{Names, ids};
 use crate::config::Config;
 use crate::resources::ecr::ImageRepository;
+use crate::resources::lambda::TargetFunction;
 use crate::resources::s3::ArtifactBucket;
 use crate::stack::Stack;
 
@@ -31,10 +33,23 @@ pub fn add(stack: &mut Stack, config: &Config, names: &Names) -> Store {
         bucket.resource(config.artifacts.expiration_days),
     );
     stack.add(ids::ARTIFACT_BUCKET_POLICY, bucket.tls_only_policy());
-    stack.add(
-        ids::IMAGE_REPOSITORY,
-        repository.resource(&stage_tags, config.images.keep_last),
-    );
+    let mut resource = repository.resource(&stage_tags, config.images.keep_last);
+    let functions: Vec<_> = config
+        .promotion_stages()
+        .into_iter()
+        .filter_map(|s| s.lambda)
+        .map(|t| TargetFunction {
+            name: t.function_name().to_owned(),
+        })
+        .flat_map(|f| [f.arn(), f.qualified_arns()])
+        .collect();
+    if !functions.is_empty() {
+        resource = resource.prop(
+            "RepositoryPolicyText",
+            ImageRepository::lambda_pull_policy(functions),
+        );
+    }
+    stack.add(ids::IMAGE_REPOSITORY, resource);
     stack.output(
         "ArtifactBucketName",
         "Artifact store bucket of the pipeline",

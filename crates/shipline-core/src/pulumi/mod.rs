@@ -36,7 +36,11 @@ pub const MAPPING: &[(&str, &[&str])] = &[
     ("AWS::S3::BucketPolicy", &["aws:s3:BucketPolicy"]),
     (
         "AWS::ECR::Repository",
-        &["aws:ecr:Repository", "aws:ecr:LifecyclePolicy"],
+        &[
+            "aws:ecr:Repository",
+            "aws:ecr:LifecyclePolicy",
+            "aws:ecr:RepositoryPolicy",
+        ],
     ),
     ("AWS::Logs::LogGroup", &["aws:cloudwatch:LogGroup"]),
     ("AWS::IAM::Role", &["aws:iam:Role"]),

@@ -160,7 +160,8 @@ fn bucket(id: &str, resource: &Resource, c: &Context<'_>) -> Vec<PulumiResource>
     ]
 }
 
-/// The repository and its lifecycle policy (a separate resource in pulumi-aws).
+/// The repository, its lifecycle policy and repository policy (separate resources in
+/// pulumi-aws).
 fn repository(id: &str, resource: &Resource, c: &Context<'_>) -> Vec<PulumiResource> {
     let p = &Value::Object(resource.properties.clone());
     let filters: Vec<Value> = p["ImageTagMutabilityExclusionFilters"]
@@ -174,7 +175,7 @@ fn repository(id: &str, resource: &Resource, c: &Context<'_>) -> Vec<PulumiResou
             })
         })
         .collect();
-    vec![
+    let mut resources = vec![
         made(
             id,
             "aws:ecr:Repository",
@@ -194,7 +195,19 @@ fn repository(id: &str, resource: &Resource, c: &Context<'_>) -> Vec<PulumiResou
                 "policy": c.expr(&p["LifecyclePolicy"]["LifecyclePolicyText"]),
             }),
         ),
-    ]
+    ];
+    // The repository policy (stages that deploy to Lambda functions), a separate resource too.
+    if let Some(policy) = p.get("RepositoryPolicyText") {
+        resources.push(made(
+            &format!("{id}Policy"),
+            "aws:ecr:RepositoryPolicy",
+            json!({
+                "repository": format!("${{{id}.name}}"),
+                "policy": to_json(c.expr(policy)),
+            }),
+        ));
+    }
+    resources
 }
 
 /// The role with its trust policy and inline policies (attached with the role, atomically, as

@@ -107,6 +107,35 @@ impl ImageRepository {
         ));
     }
 
+    /// The repository policy that lets Lambda pull the images of `functions` (function ARNs):
+    /// Lambda fetches a container-image function's code as the `lambda.amazonaws.com` service
+    /// principal, which the repository policy must allow (Lambda Developer Guide, "Create a
+    /// Lambda function using a container image", Amazon ECR permissions), narrowed here to
+    /// those functions by `aws:sourceArn`. Written in the template so a stack update never
+    /// removes it (a policy Lambda added itself would be dropped by the next update).
+    pub fn lambda_pull_policy(functions: Vec<Value>) -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "LambdaPullsTargetFunctionImages",
+                "Effect": "Allow",
+                "Principal": { "Service": "lambda.amazonaws.com" },
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Condition": { "ArnLike": { "aws:sourceArn": functions } },
+            }],
+        })
+    }
+
+    /// Read the layers of an image (what setting a Lambda function's image to it takes of the
+    /// caller, besides the repository policy above).
+    pub fn grant_read_layers(&self, role: &mut Role) {
+        role.add(Statement::allow(
+            "ReadImageLayers",
+            &["ecr:GetDownloadUrlForLayer"],
+            vec![self.arn()],
+        ));
+    }
+
     /// Retag an existing image by digest: read its manifest, put it under a new tag, and look
     /// up which digest a tag currently points at.
     pub fn grant_retag(&self, role: &mut Role) {

@@ -69,11 +69,7 @@ pub fn grant_deploy(role: &mut Role, services: &[Service], pass_roles: &[String]
     }
     role.add(Statement::allow(
         "DeployToEcsServices",
-        &[
-            "ecs:DescribeServices",
-            "ecs:UpdateService",
-            "ecs:ListServiceDeployments",
-        ],
+        &["ecs:DescribeServices", "ecs:UpdateService"],
         services.iter().map(Service::arn).collect(),
     ));
     // DescribeServiceDeployments lists two required resource types, the service and its

@@ -1,11 +1,12 @@
 //! Lambda functions whose Python source is embedded in the binary and placed inline, as
-//! written (`Code.ZipFile`), in the template: nothing to upload at deploy time.
+//! written (`Code.ZipFile`), in the template: nothing to upload at deploy time; and existing
+//! container-image functions the stages deploy to ([`TargetFunction`]).
 
 use serde_json::{Value, json};
 
 use crate::iam::{Role, Statement};
 use crate::template::Resource;
-use crate::template::intrinsics::{get_att, ref_};
+use crate::template::intrinsics::{get_att, ref_, sub};
 
 /// Runtime of every shipline function (python3.11 and older are deprecated in 2026).
 pub const RUNTIME: &str = "python3.13";
@@ -283,4 +284,57 @@ mod tests {
             )]
         );
     }
+}
+
+/// An existing container-image function a stage deploys to (`[stages.deploy.lambda]`), in the
+/// stack's account and region; not created by the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetFunction {
+    pub name: String,
+}
+
+impl TargetFunction {
+    /// The unqualified function ARN.
+    pub fn arn(&self) -> Value {
+        sub(&format!(
+            "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}",
+            self.name
+        ))
+    }
+
+    /// The function's versions and aliases (`function:<name>:<qualifier>`).
+    pub fn qualified_arns(&self) -> Value {
+        sub(&format!(
+            "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}:*",
+            self.name
+        ))
+    }
+}
+
+/// What deploying an image to `functions` takes: read each function, set its image, publish
+/// a version, read that version's state, move an alias — on those functions, their versions and
+/// aliases only.
+pub fn grant_deploy_image(role: &mut Role, functions: &[TargetFunction]) {
+    if functions.is_empty() {
+        return;
+    }
+    role.add(Statement::allow(
+        "DeployToLambdaFunctions",
+        &[
+            "lambda:GetAlias",
+            "lambda:GetFunction",
+            "lambda:GetFunctionConfiguration",
+            "lambda:PublishVersion",
+            "lambda:UpdateAlias",
+            "lambda:UpdateFunctionCode",
+        ],
+        functions
+            .iter()
+            .flat_map(|f| [f.arn(), f.qualified_arns()])
+            .collect(),
+    )
+    .accepting(
+        "PRIVILEGE_ESCALATION",
+        "setting the code of the functions named in [stages.deploy.lambda] is the deploy itself; the grant names those functions only, and the delivery function sets them to the digest the pipeline built",
+    ));
 }

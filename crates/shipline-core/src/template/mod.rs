@@ -218,8 +218,10 @@ pub fn embedded_json(value: Value) -> String {
     serde_json::to_string(&sorted(value)).expect("JSON values always serialize")
 }
 
-/// `value` with the keys of every object in sorted order.
-pub(crate) fn sorted(value: Value) -> Value {
+/// `value` with the keys of every object in sorted order (the same text whether or not
+/// serde_json keeps insertion order: its `preserve_order` feature, which the binary's AWS SDK
+/// and Guard turn on).
+pub fn sorted(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(String, Value)> = map.into_iter().collect();

@@ -28,6 +28,9 @@ pub async fn run(
     }];
     lines.extend(output_lines(&applied.outputs));
     let mut output = Output::new(&applied, lines);
+    // Where it went, in the result too (`-q` silences the progress line that said so).
+    output.json["account"] = serde_json::json!(aws.account().await?);
+    output.json["region"] = serde_json::json!(aws.region);
     if applied.status != "NO_CHANGES" {
         let steps = next_steps(config, &aws.region);
         if !steps.is_empty() {

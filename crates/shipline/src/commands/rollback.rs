@@ -1,5 +1,7 @@
 //! `shipline rollback --stage S`: confirm, move the stage's tag back to the digest promoted to
-//! it before the current one, say from and to.
+//! it before the current one, say from and to. A stage with a deploy target is rolled back
+//! through CodePipeline instead (RollbackStage to the execution that promoted that digest), so
+//! its ECS service or Lambda function runs the digest again too.
 
 use shipline_core::Config;
 
@@ -38,29 +40,31 @@ pub async fn run(
     .await?;
     let target = delivery.rollback_target(stage).await?;
     let (from, to) = (target.from, target.to);
-    let ecs = config
+    let deploys_to = config
         .promotion_stages()
         .into_iter()
         .find(|s| s.name == stage)
-        .and_then(|s| s.ecs);
-    // A stage with an ECS target rolls back through CodePipeline, which re-runs the stage's
-    // actions with the earlier execution's digest: the tag moves back and the service gets
+        .and_then(|s| s.target_description());
+    // A stage with a deploy target rolls back through CodePipeline, which re-runs the stage's
+    // actions with the earlier execution's digest: the tag moves back and the target gets
     // that digest again, by the same code path as an automatic rollback.
-    if let Some(ecs) = ecs {
+    if let Some(deploys_to) = deploys_to {
+        if !delivery.has_image(&to).await? {
+            return Err(Failure::Failed(format!(
+                "image {to} is no longer in repository {} (expired or deleted); nothing was changed",
+                delivery.repository
+            )));
+        }
         printer
             .confirm(&format!(
-                "Roll stage {stage} back to {to} (execution {}): move the tag in {} and redeploy ECS service {} in cluster {}?",
-                target.execution,
-                delivery.repository,
-                ecs.service_name(),
-                ecs.cluster_name()
+                "Roll stage {stage} back to {to} (execution {}): move the tag in {} and redeploy {deploys_to}?",
+                target.execution, delivery.repository,
             ))
             .consent("rollback")?;
         let execution = delivery.rollback_stage(stage, &target.execution).await?;
         let line = format!(
-            "{}: stage {stage} is rolling back from {from} to {to} (pipeline execution {execution}); it moves the tag and redeploys ECS service {}",
+            "{}: stage {stage} is rolling back from {from} to {to} (pipeline execution {execution}); it moves the tag and redeploys {deploys_to}",
             delivery.pipeline_name,
-            ecs.service_name()
         );
         let done = RolledBack {
             stage: stage.to_owned(),

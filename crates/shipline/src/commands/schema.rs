@@ -30,22 +30,7 @@ pub fn schema() -> Value {
             "Configuration of shipline, which synthesizes an AWS CI/CD pipeline (CodePipeline, CodeBuild, ECR) for a containerized app. Every key is optional; the defaults are the embedded default pipeline.".into(),
         );
     }
-    sorted(schema)
-}
-
-/// `value` with every object's keys in sorted order, so the text is the same whether or not
-/// serde_json keeps insertion order (its `preserve_order` feature, which the AWS SDK and Guard
-/// turn on in the full build).
-fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
-    }
+    shipline_core::template::sorted(schema)
 }
 
 /// TOML has no null: an absent key is how a value is left out. schemars describes `Option`

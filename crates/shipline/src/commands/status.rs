@@ -1,8 +1,8 @@
 //! `shipline status`: the stack (status, reason, recent events, outputs), then — best effort,
 //! since a stack can exist before its pipeline — the pipeline's recent executions per stage,
 //! the image behind each stage tag with its scan findings, and the delivery metrics over
-//! `--since` (`crate::metrics`), and for stages with an ECS target the digest their service
-//! runs and its newest deployment (`crate::targets`).
+//! `--since` (`crate::metrics`), and for stages with a deploy target the digest their ECS
+//! service or Lambda function runs and its state (`crate::targets`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,10 +27,14 @@ pub async fn run(config: &Config, since: &Since, aws: &Aws) -> Result<Output, Fa
         .await
         .map_err(|e| e.to_string());
     let ecs = aws_sdk_ecs::Client::new(&aws.sdk);
-    let mut services = Vec::new();
+    let lambda = aws_sdk_lambda::Client::new(&aws.sdk);
+    let (mut services, mut functions) = (Vec::new(), Vec::new());
     for stage in config.promotion_stages() {
         if let Some(target) = &stage.ecs {
             services.push(targets::service_state(&ecs, &stage.name, target).await);
+        }
+        if let Some(target) = &stage.lambda {
+            functions.push(targets::function_state(&lambda, &stage.name, target).await);
         }
     }
     let mut json = serde_json::to_value(&stack).expect("JSON");
@@ -39,6 +43,7 @@ pub async fn run(config: &Config, since: &Since, aws: &Aws) -> Result<Output, Fa
         Err(e) => json!({ "error": e }),
     };
     json["services"] = serde_json::to_value(&services).expect("JSON");
+    json["functions"] = serde_json::to_value(&functions).expect("JSON");
     let mut lines = vec![format!("stack {}: {}", stack.stack, stack.status)];
     if let Some(reason) = &stack.reason {
         lines.push(format!("  reason: {reason}"));
@@ -49,6 +54,7 @@ pub async fn run(config: &Config, since: &Since, aws: &Aws) -> Result<Output, Fa
     lines.extend(output_lines(&stack.outputs));
     lines.extend(pipeline_lines(&pipeline, &since.describe()));
     lines.extend(targets::lines(&services));
+    lines.extend(targets::function_lines(&functions));
     Ok(Output {
         json,
         lines,
@@ -132,6 +138,12 @@ pub fn delivery(config: &Config, sdk: &aws_config::SdkConfig) -> Delivery {
         ecr: aws_sdk_ecr::Client::new(sdk),
         pipeline_name: names.pipeline,
         repository: names.repository,
+        deploying_stages: config
+            .promotion_stages()
+            .into_iter()
+            .filter(|s| s.deploys())
+            .map(|s| s.name)
+            .collect(),
     }
 }
 

@@ -90,7 +90,13 @@ pub async fn prepare(
     // `Aws::connect` refused a configuration without a region before any request.
     let region = &aws.region;
     if options.file.is_none() {
-        shipline_core::preflight::check_targets(config, region)
+        // The account is asked for (one STS call, reused later) only when a target is an ARN.
+        let account = if shipline_core::preflight::target_arns(config).is_empty() {
+            None
+        } else {
+            Some(aws.account().await?)
+        };
+        shipline_core::preflight::check_targets(config, region, account)
             .map_err(|err| Failure::BadInput(err.to_string()))?;
     }
     match &document {
