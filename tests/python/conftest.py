@@ -1,5 +1,6 @@
 """Shared helpers for the Lambda tests."""
 
+import copy
 import functools
 import json
 import os
@@ -9,6 +10,7 @@ import types
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.validate import ParamValidator
 from moto import mock_aws
 
 LAMBDAS = pathlib.Path(__file__).resolve().parents[2] / "crates/shipline-core/src/lambdas"
@@ -83,3 +85,29 @@ AWS_ERRORS = {
     "InternalFailure": lambda: client_error("InternalFailure", 500),
     "EndpointConnectionError": lambda: EndpointConnectionError(endpoint_url="https://example.invalid"),
 }
+
+
+class ModelCheckedClient:
+    """A stand-in for a boto3 client around the real (moto) one: every request and every
+    answer is validated against botocore's model of the service, `calls` records
+    (operation, request), and `fail[operation]` makes a call raise that error instead."""
+
+    def __init__(self, real):
+        self.real = real
+        self.meta = real.meta
+        self.calls, self.fail = [], {}
+
+    def _check(self, operation, request):
+        self.calls.append((operation, copy.deepcopy(request)))
+        model = self.meta.service_model.operation_model(operation)
+        report = ParamValidator().validate(request, model.input_shape)
+        assert not report.has_errors(), report.generate_report()
+        if operation in self.fail:
+            raise self.fail[operation]()
+
+    def _answer(self, operation, answer):
+        answer = {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+        shape = self.meta.service_model.operation_model(operation).output_shape
+        report = ParamValidator().validate(answer, shape)
+        assert not report.has_errors(), report.generate_report()
+        return answer

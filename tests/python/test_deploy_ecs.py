@@ -8,8 +8,7 @@ import json
 
 import boto3
 import pytest
-from botocore.validate import ParamValidator
-from conftest import AWS_ERRORS, client_error, load_lambda
+from conftest import AWS_ERRORS, ModelCheckedClient, client_error, load_lambda
 from test_promotion import FakePipeline
 
 ACCOUNT = "123456789012"
@@ -72,7 +71,7 @@ TASK_DEFINITION = {
 }
 
 
-class EcsSim:
+class EcsSim(ModelCheckedClient):
     """moto's ECS client, plus the ECS behaviour moto does not have: UpdateService with a new
     task definition starts a PRIMARY deployment (the others become ACTIVE) and a service
     deployment the service names as currentServiceDeployment; DescribeServiceDeployments
@@ -80,20 +79,10 @@ class EcsSim:
     instead; `calls` records (operation, request)."""
 
     def __init__(self, real):
-        self.real = real
-        self.meta = real.meta
-        self.calls, self.fail = [], {}
+        super().__init__(real)
         self.deployments, self.current, self.service_deployments = {}, {}, {}
         self.serial = 0
         self.name_current_in_update = True
-
-    def _check(self, operation, request):
-        self.calls.append((operation, copy.deepcopy(request)))
-        model = self.meta.service_model.operation_model(operation)
-        report = ParamValidator().validate(request, model.input_shape)
-        assert not report.has_errors(), report.generate_report()
-        if operation in self.fail:
-            raise self.fail[operation]()
 
     def _overlay(self, service):
         name = service["serviceName"]
@@ -150,10 +139,7 @@ class EcsSim:
                 answer["serviceDeployments"].append(copy.deepcopy(self.service_deployments[arn]))
             else:
                 answer["failures"].append({"arn": arn, "reason": "MISSING"})
-        shape = self.meta.service_model.operation_model("DescribeServiceDeployments").output_shape
-        report = ParamValidator().validate(answer, shape)
-        assert not report.has_errors(), report.generate_report()
-        return answer
+        return self._answer("DescribeServiceDeployments", answer)
 
 
 def rollout(deployment_id, task_definition, state="IN_PROGRESS", status="PRIMARY", running=0, desired=2, **extra):

@@ -7,15 +7,14 @@ and RevisionId preconditions (PreconditionFailedException). Every request and ev
 checked against the Lambda API model; CodePipeline is recorded."""
 
 import ast
-import copy
 import io
 import json
 import zipfile
 
 import boto3
 import pytest
-from botocore.validate import ParamValidator
-from conftest import AWS_ERRORS, LAMBDAS, client_error, load_lambda
+from botocore.exceptions import ClientError
+from conftest import AWS_ERRORS, LAMBDAS, ModelCheckedClient, client_error, load_lambda
 from test_promotion import FakePipeline
 
 ACCOUNT = "123456789012"
@@ -38,7 +37,7 @@ PARAMETERS = {
 }
 
 
-class LambdaSim:
+class LambdaSim(ModelCheckedClient):
     """moto's Lambda client plus what moto does not have. Per function: a RevisionId that
     changes with every change; `status` (LastUpdateStatus) InProgress after UpdateFunctionCode
     until `settle()` (or `fail_update()`); `publish_state`, the State new versions start in,
@@ -47,9 +46,7 @@ class LambdaSim:
     `fail[operation]` makes a call raise instead; `calls` records (operation, request)."""
 
     def __init__(self, real):
-        self.real = real
-        self.meta = real.meta
-        self.calls, self.fail = [], {}
+        super().__init__(real)
         self.serial = 0
         self.revision = {}
         self.status = {}
@@ -57,21 +54,6 @@ class LambdaSim:
         self.version_state = {}
 
     # --- bookkeeping -----------------------------------------------------------------------
-
-    def _check(self, operation, request):
-        self.calls.append((operation, copy.deepcopy(request)))
-        model = self.meta.service_model.operation_model(operation)
-        report = ParamValidator().validate(request, model.input_shape)
-        assert not report.has_errors(), report.generate_report()
-        if operation in self.fail:
-            raise self.fail[operation]()
-
-    def _answer(self, operation, answer):
-        answer = {k: v for k, v in answer.items() if k != "ResponseMetadata"}
-        shape = self.meta.service_model.operation_model(operation).output_shape
-        report = ParamValidator().validate(answer, shape)
-        assert not report.has_errors(), report.generate_report()
-        return answer
 
     def _name(self, function):
         return function.rsplit(":", 1)[-1] if function.startswith("arn:") else function
@@ -251,6 +233,13 @@ def deploy(mocked_aws, monkeypatch):
     real.create_function(
         FunctionName="orders-zip", Role=role, Runtime="python3.12", Handler="app.handler", Code={"ZipFile": zip_file()}
     )
+    real.create_function(
+        FunctionName="orders-arm",
+        Role=role,
+        PackageType="Image",
+        Code={"ImageUri": f"{IMAGE}@{OLD_DIGEST}"},
+        Architectures=["arm64"],
+    )
     sim, pipeline = LambdaSim(real), FakePipeline()
     module._clients.update({"lambda": sim, "codepipeline": pipeline})
     clock = [1000.0]
@@ -409,6 +398,38 @@ def test_a_function_referenced_by_tag_is_repinned_by_digest(deploy):
 
 
 # --- what stops a deploy before it changes anything ---------------------------------------------
+
+
+def test_an_arm64_function_is_refused_before_anything_changes(deploy):
+    kind, result = deploy.run(function="orders-arm", alias=None)
+    assert kind == "failure" and deploy.calls == ["GetFunction"]
+    message = result["failureDetails"]["message"]
+    assert "runs on arm64, but the pipeline builds x86_64 images" in message and "nothing was changed" in message
+
+
+def test_a_failed_update_of_the_same_digest_is_sent_again(deploy):
+    token = deploy.to_updating()
+    deploy.sim.fail_update("image pull failed", "ImageAccessDenied")
+    kind, _ = deploy.run(token)
+    assert kind == "failure"
+    # The cause fixed, the stage re-runs with the same digest: the update is sent again even if
+    # Lambda still reports the image it tried.
+    deploy.to_updating()
+    assert "UpdateFunctionCode" in deploy.calls and deploy.request("UpdateFunctionCode")["ImageUri"] == PINNED
+
+
+def test_an_image_index_is_refused_with_how_to_build_a_single_platform_image(deploy):
+    message = "The image manifest, config or layer media type for the source image is not supported."
+    deploy.sim.fail["UpdateFunctionCode"] = lambda: ClientError(
+        {
+            "Error": {"Code": "InvalidParameterValueException", "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "UpdateFunctionCode",
+    )
+    kind, result = deploy.run()
+    message = result["failureDetails"]["message"]
+    assert kind == "failure" and "--provenance=false" in message, message
 
 
 def test_a_zip_function_is_refused(deploy):

@@ -185,6 +185,15 @@ def start_lambda_update(lam, params, now, token):
             f"Lambda function {name} is in state Failed ({reason}); Lambda cannot update it: "
             f"delete and recreate it; see {lambda_console_link(params)}"
         )
+    # The pipeline builds on CodeBuild's x86_64 image; an arm64 function would accept the image
+    # and publish a version that fails at its first invocation, after the alias moved.
+    architectures = config.get("Architectures") or ["x86_64"]
+    if architectures != ["x86_64"]:
+        raise PromotionError(
+            f"Lambda function {name} runs on {', '.join(architectures)}, but the pipeline builds x86_64 "
+            "images: set the function's architecture to x86_64 (Lambda console, or Architectures in its "
+            "template); nothing was changed"
+        )
     waiting = {"phase": "start", "started": started, "previous": None}
     if state == "Pending" or status == "InProgress":
         return lambda_waiting(params, waiting, now, f"waiting for another update to finish (State {state}, {status})")
@@ -192,7 +201,9 @@ def start_lambda_update(lam, params, now, token):
     if alias:
         # Checked before anything changes: a missing alias must not leave $LATEST updated.
         previous = lambda_alias_version(lam, params)
-    if (found.get("Code") or {}).get("ImageUri") == pinned:
+    # After a Failed update Lambda may still report the image it tried; only a successful one
+    # means $LATEST runs it, so a failed one is sent again.
+    if (found.get("Code") or {}).get("ImageUri") == pinned and status != "Failed":
         # A re-run, or a stage rollback deploying the digest $LATEST already runs: nothing to
         # update; the next invocation publishes it (or finds it published) and moves the alias.
         code, what = config.get("CodeSha256"), f"{name} already runs {pinned}"
@@ -208,6 +219,15 @@ def start_lambda_update(lam, params, now, token):
                 return lambda_waiting(params, waiting, now, "waiting for another update to finish")
             if lambda_error_code(err) == "PreconditionFailedException":
                 raise lambda_changed(params, "changed") from None
+            message = err.response.get("Error", {}).get("Message", "")
+            if lambda_error_code(err) == "InvalidParameterValueException" and "media type" in message:
+                # Lambda runs single-platform images only: an image index (a manifest list, e.g.
+                # with BuildKit's provenance attestations) is refused (aws/aws-lambda-roadmap#82).
+                raise PromotionError(
+                    f"Lambda refused {pinned}: {message} Lambda needs a single-platform image; build "
+                    "without attestations (docker build --provenance=false --sbom=false) so the digest "
+                    "names an image manifest, not an index"
+                ) from None
             raise
         code, what = updated.get("CodeSha256"), f"updating {name} to {pinned}"
         LOG.info("updating %s from %s to %s", name, (found.get("Code") or {}).get("ImageUri"), pinned)

@@ -126,8 +126,11 @@ impl ImageRepository {
         })
     }
 
-    /// Read the layers of an image (what setting a Lambda function's image to it takes of the
-    /// caller, besides the repository policy above).
+    /// Read the layers of an image. AWS's "Lambda does not have permission to access the ECR
+    /// image" article asks the caller that sets a function's image for `ecr:BatchGetImage` and
+    /// `ecr:GetDownloadUrlForLayer` (explicitly for cross-account; its same-account example shows
+    /// only the repository policy): granted on this repository so an update does not depend on
+    /// which reading holds. (`BatchGetImage` comes with the retag grant.)
     pub fn grant_read_layers(&self, role: &mut Role) {
         role.add(Statement::allow(
             "ReadImageLayers",
