@@ -411,3 +411,23 @@ fn plan_detailed_exitcode_maps_every_error_to_1() {
     let usage = run.offline(&["plan", "--no-such-flag"]);
     assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
 }
+
+/// `status --since` is read before any request: a bad value or a future date is bad input.
+#[test]
+fn status_since_refuses_bad_windows_before_any_request() {
+    let run = Run::new("status-since");
+    let bogus = run.offline(&["status", "--since", "bogus"]);
+    assert_eq!(bogus.status.code(), Some(2), "{}", stderr(&bogus));
+    assert!(
+        stderr(&bogus).contains("use e.g. 30d, 12h, 2w, or an RFC 3339 date"),
+        "{}",
+        stderr(&bogus)
+    );
+    let future = run.offline(&["status", "--since", "2999-01-01", "--region", "us-east-1"]);
+    assert_eq!(future.status.code(), Some(2), "{}", stderr(&future));
+    assert!(
+        stderr(&future).contains("is not in the past"),
+        "{}",
+        stderr(&future)
+    );
+}
