@@ -1,4 +1,5 @@
-//! Synthesis and rendering cost of the default pipeline (`cargo bench -p shipline-core`).
+//! Synthesis and rendering cost of the default pipeline and the largest config (`cargo bench
+//! -p shipline-core`).
 
 use shipline_core::{Config, Format, synthesize};
 
@@ -16,6 +17,13 @@ fn parse_and_validate_config() -> Config {
 #[divan::bench]
 fn synthesize_default() -> shipline_core::Template {
     synthesize(divan::black_box(&Config::default()))
+}
+
+/// The largest test config: every option, an ECS and a Lambda deploy target.
+#[divan::bench]
+fn synthesize_and_render_all_options(bencher: divan::Bencher) {
+    let config = Config::parse("shipline.toml", CONFIG).unwrap();
+    bencher.bench(|| synthesize(divan::black_box(&config)).render(Format::Json));
 }
 
 #[divan::bench(args = [Format::Json, Format::Yaml])]
