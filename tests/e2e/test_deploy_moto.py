@@ -381,3 +381,67 @@ def yaml_dump(value):
     import yaml
 
     return yaml.safe_dump(value, width=1_000_000)
+
+
+TARGETS = """
+[[stages]]
+name = "staging"
+deploy.lambda = {{ function = "{app}-api", alias = "live" }}
+
+[[stages]]
+name = "production"
+deploy.ecs = {{ cluster = "{app}-prod", service = "{app}-web", container = "web" }}
+"""
+
+
+def test_status_shows_what_each_deploy_target_runs(tmp_path, moto, env):
+    """`status` reads the stages' ECS service and Lambda function from the real binary's SDK
+    calls against moto: the digest each runs, the function's alias version, the deployment."""
+    app = "shop"
+    (tmp_path / "shipline.toml").write_text(CONFIG.format(retention=7, app=app) + TARGETS.format(app=app))
+    synth = shipline(tmp_path, env, "synth")
+    assert synth.returncode == 0, synth.stderr
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(moto_template.reduce(json.loads(synth.stdout))))
+    created = shipline(tmp_path, env, "deploy", "--yes", "--template", str(template))
+    assert created.returncode == 0, created.stderr
+
+    uri = aws(moto, "ecr").describe_repositories(repositoryNames=[app])["repositories"][0]["repositoryUri"]
+    live, served = "sha256:" + "5" * 64, "sha256:" + "6" * 64
+    ecs = aws(moto, "ecs")
+    ecs.create_cluster(clusterName=f"{app}-prod")
+    task = ecs.register_task_definition(
+        family=f"{app}-web",
+        containerDefinitions=[
+            {"name": "sidecar", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 64},
+            {"name": "web", "image": f"{uri}@{served}", "memory": 256},
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=f"{app}-prod", serviceName=f"{app}-web", taskDefinition=task, desiredCount=1)
+    role = aws(moto, "iam").create_role(RoleName=f"{app}-api", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = aws(moto, "lambda")
+    lam.create_function(FunctionName=f"{app}-api", Role=role, PackageType="Image", Code={"ImageUri": f"{uri}@{live}"})
+    version = lam.publish_version(FunctionName=f"{app}-api")["Version"]
+    lam.create_alias(FunctionName=f"{app}-api", Name="live", FunctionVersion=version)
+
+    status = shipline(tmp_path, env, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    result = json.loads(status.stdout)
+    (service,) = result["services"]
+    assert (service["stage"], service["cluster"], service["service"]) == ("production", f"{app}-prod", f"{app}-web")
+    assert service["digest"] == served and service["task_definition"] == task and service["error"] is None
+    (function,) = result["functions"]
+    assert (function["stage"], function["function"], function["alias"]) == ("staging", f"{app}-api", "live")
+    assert function["version"] == version and function["digest"] == live and function["error"] is None
+
+    text = shipline(tmp_path, env, "status")
+    assert text.returncode == 0, text.stderr
+    assert f"production   {app}-prod/{app}-web  runs {served}" in text.stdout, text.stdout
+    assert f"staging      {app}-api:live -> version {version}  runs {live}" in text.stdout, text.stdout
+
+    # A target that does not exist is shown as such, and the rest of status still works.
+    ecs.delete_service(cluster=f"{app}-prod", service=f"{app}-web", force=True)
+    gone = json.loads(shipline(tmp_path, env, "status", "--json").stdout)
+    (gone_service,) = gone["services"]
+    assert gone_service["digest"] is None and "deleted" in gone_service["error"], gone_service
+    assert gone["functions"][0]["digest"] == live

@@ -79,6 +79,14 @@ async fn read(
             state.service, state.cluster
         )));
     };
+    // A deleted service stays visible as DRAINING, then INACTIVE, for a while (DescribeServices).
+    if let Some(status) = service.status().filter(|s| *s != "ACTIVE") {
+        state.error = Some(format!(
+            "service {} in cluster {} is {status} (deleted or being deleted)",
+            state.service, state.cluster
+        ));
+        return Ok(());
+    }
     // Deployments are listed newest first; the PRIMARY one is what the service converges to.
     let newest = service
         .deployments()
@@ -307,6 +315,7 @@ mod tests {
             DescribeServicesOutput::builder()
                 .services(
                     Service::builder()
+                        .status("ACTIVE")
                         .deployments(deployment(
                             "ecs-svc/1",
                             "ACTIVE",
