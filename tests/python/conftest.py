@@ -111,3 +111,36 @@ class ModelCheckedClient:
         report = ParamValidator().validate(answer, shape)
         assert not report.has_errors(), report.generate_report()
         return answer
+
+
+class DeployHarness:
+    """The delivery function with a model-checked SDK stand-in (`sim`), a recorded pipeline
+    and a clock, for the deploy actions; `run` invokes it once with `parameters` (overridden
+    per call) and returns the one job result it reported."""
+
+    def __init__(self, module, sim, pipeline, clock, parameters):
+        self.module, self.sim, self.pipeline, self.clock = module, sim, pipeline, clock
+        self.parameters = parameters
+        self.calls = []
+
+    @property
+    def real(self):
+        return self.sim.real
+
+    def run(self, token=None, **overrides):
+        parameters = {**self.parameters, **overrides}
+        data = {"actionConfiguration": {"configuration": {"UserParameters": json.dumps(parameters)}}}
+        if token is not None:
+            data["continuationToken"] = token
+        self.pipeline.calls.clear()
+        self.sim.calls.clear()
+        outcome = self.module.handler({"CodePipeline.job": {"id": "job-1", "data": data}}, None)
+        self.calls = [operation for operation, _ in self.sim.calls]
+        # Each invocation makes at most three calls to the target's service (the 60 s budget:
+        # see the suites' test_time_budget).
+        assert len(self.calls) <= 3, self.calls
+        kind, result = self.pipeline.only()
+        assert outcome["status"] == {"success": outcome["status"], "failure": "failed"}[kind]
+        if kind == "success" and "continuationToken" in result:
+            assert len(result["continuationToken"]) <= 2048
+        return kind, result

@@ -8,7 +8,7 @@ import json
 
 import boto3
 import pytest
-from conftest import AWS_ERRORS, ModelCheckedClient, client_error, load_lambda
+from conftest import AWS_ERRORS, DeployHarness, ModelCheckedClient, client_error, load_lambda
 from test_promotion import FakePipeline
 
 ACCOUNT = "123456789012"
@@ -169,33 +169,13 @@ def service_deployment(arn, status, **extra):
     }
 
 
-class Deploy:
+class Deploy(DeployHarness):
     """The function with moto's ECS (simulated where moto falls short), a recorded pipeline and
     a clock; `run` invokes it once and returns the one job result it reported."""
 
     def __init__(self, module, sim, pipeline, clock):
-        self.module, self.sim, self.pipeline, self.clock = module, sim, pipeline, clock
+        super().__init__(module, sim, pipeline, clock, PARAMETERS)
         self.original = None
-        self.calls = []
-
-    @property
-    def real(self):
-        return self.sim.real
-
-    def run(self, token=None, **overrides):
-        parameters = {**PARAMETERS, **overrides}
-        data = {"actionConfiguration": {"configuration": {"UserParameters": json.dumps(parameters)}}}
-        if token is not None:
-            data["continuationToken"] = token
-        self.pipeline.calls.clear()
-        self.sim.calls.clear()
-        outcome = self.module.handler({"CodePipeline.job": {"id": "job-1", "data": data}}, None)
-        self.calls = [operation for operation, _ in self.sim.calls]
-        # Each invocation makes at most three ECS calls (the 60 s budget: see test_time_budget).
-        assert len(self.calls) <= 3, self.calls
-        kind, result = self.pipeline.only()
-        assert outcome["status"] == {"success": outcome["status"], "failure": "failed"}[kind]
-        return kind, result
 
     def token(self, result):
         return result["continuationToken"]

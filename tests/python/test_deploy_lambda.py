@@ -14,7 +14,7 @@ import zipfile
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import AWS_ERRORS, LAMBDAS, ModelCheckedClient, client_error, load_lambda
+from conftest import AWS_ERRORS, LAMBDAS, DeployHarness, ModelCheckedClient, client_error, load_lambda
 from test_promotion import FakePipeline
 
 ACCOUNT = "123456789012"
@@ -162,34 +162,12 @@ class LambdaSim(ModelCheckedClient):
         return self._answer("UpdateAlias", self.real.update_alias(**request))
 
 
-class Deploy:
+class Deploy(DeployHarness):
     """The function with moto's Lambda (simulated where moto falls short), a recorded pipeline
     and a clock; `run` invokes it once and returns the one job result it reported."""
 
     def __init__(self, module, sim, pipeline, clock):
-        self.module, self.sim, self.pipeline, self.clock = module, sim, pipeline, clock
-        self.calls = []
-
-    @property
-    def real(self):
-        return self.sim.real
-
-    def run(self, token=None, **overrides):
-        parameters = {**PARAMETERS, **overrides}
-        data = {"actionConfiguration": {"configuration": {"UserParameters": json.dumps(parameters)}}}
-        if token is not None:
-            data["continuationToken"] = token
-        self.pipeline.calls.clear()
-        self.sim.calls.clear()
-        outcome = self.module.handler({"CodePipeline.job": {"id": "job-1", "data": data}}, None)
-        self.calls = [operation for operation, _ in self.sim.calls]
-        # Each invocation makes at most three Lambda calls (the 60 s budget: see test_time_budget).
-        assert len(self.calls) <= 3, self.calls
-        kind, result = self.pipeline.only()
-        assert outcome["status"] == {"success": outcome["status"], "failure": "failed"}[kind]
-        if kind == "success" and "continuationToken" in result:
-            assert len(result["continuationToken"]) <= 2048
-        return kind, result
+        super().__init__(module, sim, pipeline, clock, PARAMETERS)
 
     def request(self, operation):
         return next(request for op, request in self.sim.calls if op == operation)
