@@ -38,6 +38,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     rule!("logs_retention"),
     rule!("iam_least_privilege"),
     rule!("iam_trust_confused_deputy"),
+    rule!("iam_pass_role_scoped"),
     rule!("resources_tagged"),
     rule!("ecr_scan_and_lifecycle"),
     rule!("sns_topic_encrypted"),
