@@ -17,7 +17,7 @@ fn fixture(name: &str) -> String {
     fixtures().join(name).display().to_string()
 }
 
-const RULES: [&str; 10] = [
+const RULES: [&str; 11] = [
     "s3_bucket_encrypted",
     "s3_bucket_versioned",
     "s3_bucket_public_access_blocked",
@@ -25,6 +25,7 @@ const RULES: [&str; 10] = [
     "logs_retention",
     "iam_least_privilege",
     "iam_trust_confused_deputy",
+    "iam_pass_role_scoped",
     "resources_tagged",
     "ecr_scan_and_lifecycle",
     "sns_topic_encrypted",
@@ -50,7 +51,7 @@ fn the_synthesized_template_passes_the_built_in_pack() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "", "no findings, nothing on stdout");
     assert!(
-        stderr(&out).contains("passes 10 built-in rules"),
+        stderr(&out).contains("passes 11 built-in rules"),
         "{}",
         stderr(&out)
     );
@@ -100,7 +101,7 @@ fn each_rule_passes_its_passing_fixture_and_fails_its_failing_one() {
         }
         assert!(text.contains("\n  fix: "), "{text}");
         assert!(
-            stderr(&out).contains("breaks 1 of 10 built-in rules"),
+            stderr(&out).contains("breaks 1 of 11 built-in rules"),
             "{}",
             stderr(&out)
         );
@@ -129,7 +130,7 @@ fn the_users_rules_run_beside_the_pack() {
     assert!(text.contains("  rule file: policies/x86.guard"), "{text}");
     assert!(
         stderr(&out)
-            .contains("breaks 1 of 11 rules (10 built-in, 1 from --rules in 1 file): 2 findings"),
+            .contains("breaks 1 of 12 rules (11 built-in, 1 from --rules in 1 file): 2 findings"),
         "{}",
         stderr(&out)
     );
@@ -153,7 +154,7 @@ fn the_users_rules_run_beside_the_pack() {
         assert_eq!(finding["type"], "AWS::Lambda::Function");
         assert_eq!(finding["path"], "Properties.Architectures[0]");
     }
-    assert_eq!(report["rules"].as_array().unwrap().len(), 11);
+    assert_eq!(report["rules"].as_array().unwrap().len(), RULES.len() + 1);
     assert_eq!(report["resources"], 28);
 
     // A rule that holds: exit 0.
@@ -240,13 +241,13 @@ fn sarif_reports_rules_results_and_logical_locations() {
     let mut expected = RULES.to_vec();
     expected.push("org_functions_on_x86");
     assert_eq!(ids, expected);
-    for rule in &rules[..10] {
+    for rule in &rules[..RULES.len()] {
         for key in ["shortDescription", "fullDescription", "help"] {
             assert!(rule[key]["text"].as_str().unwrap().len() > 10, "{rule}");
         }
         assert_eq!(rule["defaultConfiguration"]["level"], "error");
     }
-    assert_eq!(rules[10]["properties"]["file"], "x86.guard");
+    assert_eq!(rules[RULES.len()]["properties"]["file"], "x86.guard");
     let results = run0["results"].as_array().unwrap();
     assert_eq!(results.len(), 4, "{results:#?}");
     for result in results {
@@ -282,7 +283,7 @@ fn sarif_reports_rules_results_and_logical_locations() {
             .as_array()
             .unwrap()
             .len(),
-        10
+        RULES.len()
     );
 }
 
