@@ -223,6 +223,30 @@ fn runs(summaries: &[PipelineExecutionSummary], actions: &[ActionExecutionDetail
         .collect()
 }
 
+/// Pages of a list call, newest first (`page` fetches one from a token), until a page holds
+/// an item that started before `since`, the list ends, or `cap` pages were read: the items,
+/// and whether they reach back that far (or to the first item).
+async fn pages<T>(
+    cap: usize,
+    since: i64,
+    started: impl Fn(&T) -> Option<i64>,
+    mut page: impl AsyncFnMut(Option<String>) -> Result<(Vec<T>, Option<String>), DeployError>,
+) -> Result<(Vec<T>, bool), DeployError> {
+    let (mut items, mut token) = (Vec::new(), None);
+    for _ in 0..cap {
+        let (mut batch, next) = page(token.take()).await?;
+        let past = batch
+            .iter()
+            .any(|item| started(item).is_some_and(|t| t < since));
+        items.append(&mut batch);
+        token = next;
+        if past || token.is_none() {
+            return Ok((items, true));
+        }
+    }
+    Ok((items, false))
+}
+
 /// Counts by severity, with the usual five always present.
 fn severity_counts<'a>(levels: impl IntoIterator<Item = (&'a str, i64)>) -> BTreeMap<String, i64> {
     let mut counts: BTreeMap<String, i64> = SEVERITIES[..5]
@@ -236,17 +260,45 @@ fn severity_counts<'a>(levels: impl IntoIterator<Item = (&'a str, i64)>) -> BTre
 }
 
 impl Delivery {
-    /// The pipeline's most recent action executions (newest first, one page of 100).
-    async fn action_history(&self) -> Result<Vec<ActionExecutionDetail>, DeployError> {
-        let out = self
+    /// One page (100) of the pipeline's executions, newest first, and the next page's token.
+    async fn executions_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<PipelineExecutionSummary>, Option<String>), DeployError> {
+        let page = self
+            .pipeline
+            .list_pipeline_executions()
+            .pipeline_name(&self.pipeline_name)
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| DeployError::from_sdk("ListPipelineExecutions", e))?;
+        let next = page.next_token().map(str::to_owned);
+        Ok((page.pipeline_execution_summaries().to_vec(), next))
+    }
+
+    /// One page (100) of the pipeline's action executions and the next page's token.
+    async fn actions_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<ActionExecutionDetail>, Option<String>), DeployError> {
+        let page = self
             .pipeline
             .list_action_executions()
             .pipeline_name(&self.pipeline_name)
             .max_results(100)
+            .set_next_token(token)
             .send()
             .await
             .map_err(|e| DeployError::from_sdk("ListActionExecutions", e))?;
-        let mut history = out.action_execution_details().to_vec();
+        let next = page.next_token().map(str::to_owned);
+        Ok((page.action_execution_details().to_vec(), next))
+    }
+
+    /// The pipeline's most recent action executions (newest first, one page of 100).
+    async fn action_history(&self) -> Result<Vec<ActionExecutionDetail>, DeployError> {
+        let (mut history, _) = self.actions_page(None).await?;
         history.sort_by_key(|a| std::cmp::Reverse(a.start_time().map(|t| t.as_secs_f64() as i64)));
         Ok(history)
     }
@@ -255,47 +307,20 @@ impl Delivery {
     /// holds an item that started before `since`, or the cap. One ListActionExecutions over
     /// the whole pipeline rather than one per execution (filtered by pipelineExecutionId).
     async fn history(&self, since: i64) -> Result<History, DeployError> {
-        let reaches = |t: Option<i64>| t.is_some_and(|t| t < since);
-        let (mut summaries, mut token, mut complete) = (Vec::new(), None, false);
-        for _ in 0..EXECUTION_PAGES {
-            let page = self
-                .pipeline
-                .list_pipeline_executions()
-                .pipeline_name(&self.pipeline_name)
-                .max_results(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| DeployError::from_sdk("ListPipelineExecutions", e))?;
-            let items = page.pipeline_execution_summaries();
-            let past = items.iter().any(|e| reaches(secs(e.start_time())));
-            summaries.extend_from_slice(items);
-            token = page.next_token().map(str::to_owned);
-            if past || token.is_none() {
-                complete = true;
-                break;
-            }
-        }
-        let (mut actions, mut token, mut actions_complete) = (Vec::new(), None, false);
-        for _ in 0..ACTION_PAGES {
-            let page = self
-                .pipeline
-                .list_action_executions()
-                .pipeline_name(&self.pipeline_name)
-                .max_results(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| DeployError::from_sdk("ListActionExecutions", e))?;
-            let items = page.action_execution_details();
-            let past = items.iter().any(|a| reaches(secs(a.start_time())));
-            actions.extend_from_slice(items);
-            token = page.next_token().map(str::to_owned);
-            if past || token.is_none() {
-                actions_complete = true;
-                break;
-            }
-        }
+        let (summaries, complete) = pages(
+            EXECUTION_PAGES,
+            since,
+            |e: &PipelineExecutionSummary| secs(e.start_time()),
+            async |token| self.executions_page(token).await,
+        )
+        .await?;
+        let (mut actions, actions_complete) = pages(
+            ACTION_PAGES,
+            since,
+            |a: &ActionExecutionDetail| secs(a.start_time()),
+            async |token| self.actions_page(token).await,
+        )
+        .await?;
         actions.sort_by_key(|a| std::cmp::Reverse(secs(a.start_time())));
         Ok(History {
             summaries,
@@ -553,16 +578,8 @@ impl Delivery {
 
     /// The ids of the recent executions that were stage rollbacks (one page, 100).
     async fn rollback_executions(&self) -> Result<Vec<String>, DeployError> {
-        let page = self
-            .pipeline
-            .list_pipeline_executions()
-            .pipeline_name(&self.pipeline_name)
-            .max_results(100)
-            .send()
-            .await
-            .map_err(|e| DeployError::from_sdk("ListPipelineExecutions", e))?;
+        let (page, _) = self.executions_page(None).await?;
         Ok(page
-            .pipeline_execution_summaries()
             .iter()
             .filter(|e| e.execution_type() == Some(&ExecutionType::Rollback))
             .filter_map(|e| e.pipeline_execution_id().map(str::to_owned))
